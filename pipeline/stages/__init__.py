@@ -1,0 +1,1 @@
+"""Pipeline stages: each a small class over records, registered in `registry.py`."""

@@ -1,0 +1,1 @@
+"""The bundled minimal SFT trainer (PyTorch + transformers)."""
