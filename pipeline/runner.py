@@ -132,6 +132,7 @@ class Runner:
 
         summary = RunSummary(run_dir=str(self.run_dir.root))
         context = StageContext(seed=self.config.seed, generator_config=self.config.generator)
+        self._preflight(selected, context)
         records: list[Record] | None = None
         upstream_sha = ""
         try:
@@ -195,6 +196,21 @@ class Runner:
         finally:
             self.close()
         return summary
+
+    def _preflight(self, selected: list[str], context: StageContext) -> None:
+        """Fail before any work when a stage that will need a model has no usable generator settings."""
+        if self._generator is not None:
+            return
+        needs = [cls.name for cls in STAGES if cls.name in selected and self.config.stage_config(cls.name).enabled
+                 and cls(self.config.stage_config(cls.name), context).uses_generator]
+        if not needs:
+            return
+        if self.config.generator.backend == "openai":
+            from pipeline.generators.openai_backend import resolve_api_key
+
+            resolve_api_key(self.config.generator)
+        elif not self.config.generator.model_dir:
+            raise ConfigError("generator.backend=transformers needs generator.model_dir (a local model directory)")
 
     def _remember_seed_records(self, context: StageContext, index: int, name: str,
                                kept: list[Record] | None) -> None:
