@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jinja2
 import jinja2.ext
@@ -36,7 +36,7 @@ class GenerationTag(jinja2.ext.Extension):
     """`{% generation %}...{% endgeneration %}`: transformers marks assistant tokens with it. jinja2 does not
     know the tag, so we parse it as a plain block and, while tracking, note the character span it rendered."""
 
-    tags = {"generation"}
+    tags: ClassVar[set[str]] = {"generation"}
 
     def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
         lineno = next(parser.stream).lineno
@@ -112,12 +112,21 @@ class ChatRenderer:
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps([self.source, self.tokens], sort_keys=True).encode()).hexdigest()[:16]
 
+    def check(self) -> None:
+        """Compile the template now, so a syntax error is one clear error before any record is rendered."""
+        if self._tokenizer is None:
+            try:
+                _compile(self.source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"chat template syntax error: {exc.message}", path=self.spec,
+                                    line=exc.lineno) from None
+
     def render(self, messages: list[dict[str, Any]], add_generation_prompt: bool = False) -> str:
         if self._tokenizer is not None:
             try:
                 return self._tokenizer.apply_chat_template(messages, tokenize=False,
                                                            add_generation_prompt=add_generation_prompt)
-            except Exception as exc:  # a hub template raises whatever its author chose
+            except Exception as exc:  # noqa: BLE001 (a hub template raises whatever its author chose)
                 raise TemplateError(f"the tokenizer's chat template failed: {exc}", path=self.spec) from None
         return self.render_with_spans(messages, add_generation_prompt)[0]
 
@@ -131,7 +140,7 @@ class ChatRenderer:
             with _tracking(blocks, spans):
                 for block in template.generate(messages=messages, add_generation_prompt=add_generation_prompt,
                                                **self.tokens):
-                    blocks.append(block)
+                    blocks.append(block)  # noqa: PERF402 (the tag reads `blocks` while generating)
             return "".join(blocks), spans
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"chat template syntax error: {exc.message}", path=self.spec,
@@ -148,7 +157,7 @@ def _load_tokenizer(directory: str) -> Any:
                             path=directory) from None
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (missing files, bad JSON, unknown class: all one message)
         raise TemplateError(f"cannot load a tokenizer from this directory ({exc})".splitlines()[0],
                             path=directory) from None
     if not getattr(tokenizer, "chat_template", None):
