@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.records import Record
+
+# The record fields a filter can be pointed at.
+TextField = Literal["instruction", "input", "output"]
 
 # A drop is (reason, value): a short snake_case reason and the measured value that decided it.
 Drop = tuple[str, Any]

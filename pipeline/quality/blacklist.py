@@ -7,7 +7,7 @@ import re
 from pydantic import Field
 
 from pipeline.config_base import StrictModel
-from pipeline.quality.base import Drop, QualityFilter, record_fields
+from pipeline.quality.base import Drop, QualityFilter, TextField, record_fields
 from pipeline.records import Record
 
 # Special tokens of common chat templates: their presence means a reply ran past its end of turn.
@@ -22,7 +22,7 @@ class BlacklistConfig(StrictModel):
     # project's own terms.
     words: list[str] = Field(default_factory=list)
     substrings: list[str] = Field(default_factory=lambda: list(DEFAULT_SUBSTRINGS))
-    fields: list[str] = ["instruction", "input", "output"]
+    fields: list[TextField] = Field(default_factory=lambda: ["instruction", "input", "output"])
 
 
 class BlacklistFilter(QualityFilter):

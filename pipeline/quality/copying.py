@@ -26,7 +26,7 @@ class CopyConfig(StrictModel):
 
 
 class CopyFilter(QualityFilter):
-    name = "copy"
+    name = "copying"
 
     def __init__(self, config: CopyConfig | None = None):
         self.config = config or CopyConfig()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pydantic import Field
+
 from pipeline.config_base import StrictModel
-from pipeline.quality.base import Drop, QualityFilter, record_fields
+from pipeline.quality.base import Drop, QualityFilter, TextField, record_fields
 from pipeline.records import Record
 
 # UTF-8 bytes of accented letters and typographic punctuation decoded as CP1252/Latin-1: "Ã©" for "é",
@@ -17,7 +19,7 @@ _ALLOWED_CONTROLS = frozenset("\n\t\r")
 
 class EncodingConfig(StrictModel):
     enabled: bool = True
-    fields: list[str] = ["instruction", "input", "output"]
+    fields: list[TextField] = Field(default_factory=lambda: ["instruction", "input", "output"])
 
 
 class EncodingFilter(QualityFilter):

@@ -8,7 +8,7 @@ from collections import Counter
 from pydantic import Field
 
 from pipeline.config_base import StrictModel
-from pipeline.quality.base import Drop, QualityFilter, record_fields
+from pipeline.quality.base import Drop, QualityFilter, TextField, record_fields
 from pipeline.records import Record
 
 _WORD = re.compile(r"\w+")
@@ -16,7 +16,7 @@ _WORD = re.compile(r"\w+")
 
 class RepetitionConfig(StrictModel):
     enabled: bool = True
-    fields: list[str] = ["output"]
+    fields: list[TextField] = Field(default_factory=lambda: ["output"])
     # Gopher (Rae et al., 2021, table A1) drops a document when > 30% of its lines are duplicates. Code and
     # tables repeat short lines ("}", "|---|") legitimately, so only lines of at least `min_line_chars`
     # characters count, and only texts with at least `min_lines` such lines are judged.
@@ -29,6 +29,11 @@ class RepetitionConfig(StrictModel):
     # 0.30/0.25/0.20: a degenerate loop ("I think that I think that ...") scores 0.5 or more.
     max_top_ngram_share: dict[int, float] = Field(default_factory=lambda: {2: 0.30, 3: 0.25, 4: 0.20})
     min_words_for_ngrams: int = Field(50, ge=1)
+    # Gopher caps the share of characters inside duplicated 5- to 10-grams (0.15 down to 0.10). A model
+    # that repeats a paragraph verbatim trips the 10-gram rule; we use 10-grams only, at twice Gopher's cap,
+    # since list answers legitimately share shorter templates ("The capital of X is ...").
+    duplicate_ngram_n: int = Field(10, ge=2)
+    max_duplicate_ngram_fraction: float = Field(0.20, ge=0, le=1)
 
 
 def duplicate_line_fraction(text: str, min_line_chars: int = 20) -> tuple[float, int]:
@@ -53,6 +58,22 @@ def top_ngram_share(words: list[str], n: int) -> tuple[float, str]:
     return count * sum(len(w) for w in gram) / max(total, 1), " ".join(gram)
 
 
+def duplicate_ngram_fraction(words: list[str], n: int) -> float:
+    """Share of word characters covered by word n-grams that occur more than once (Gopher's measure)."""
+    if len(words) < n:
+        return 0.0
+    starts: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(words) - n + 1):
+        starts.setdefault(tuple(words[i:i + n]), []).append(i)
+    covered = [False] * len(words)
+    for positions in starts.values():
+        if len(positions) > 1:
+            for i in positions:
+                covered[i:i + n] = [True] * n
+    total = sum(len(w) for w in words)
+    return sum(len(w) for w, c in zip(words, covered) if c) / max(total, 1)
+
+
 class RepetitionFilter(QualityFilter):
     name = "repetition"
 
@@ -74,4 +95,7 @@ class RepetitionFilter(QualityFilter):
                 share, _gram = top_ngram_share(words, n)
                 if share > cap:
                     return f"top_{n}gram_share", round(share, 4)
+            duplicated = duplicate_ngram_fraction(words, cfg.duplicate_ngram_n)
+            if duplicated > cfg.max_duplicate_ngram_fraction:
+                return f"duplicate_{cfg.duplicate_ngram_n}gram_fraction", round(duplicated, 4)
         return None

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field
 
 from pipeline.config_base import StrictModel
 from pipeline.quality.base import Drop, QualityFilter, record_fields
 from pipeline.records import Record
 
-# Characters a finished sentence, list item, code block or quotation may end with.
-_ENDINGS = frozenset(".!?:;)]}\"'`*>|…。！？”’»")
+# A list item or heading: these end without a full stop by design.
+_ITEM = re.compile(r"^(?:[-*+•#>|]|\d+[.)]|[a-zA-Z][.)]\s)")
+# A cut at a word boundary leaves a plain word last; "app.log", "x+1" or "(see above)" are finished tokens.
+_PLAIN_WORD = re.compile(r"^[A-Za-z][A-Za-z'’-]*,?$")
 
 
 class TruncationConfig(StrictModel):
     enabled: bool = True
     # Meta keys where stages store the generator's finish_reason; "length" means the token limit cut it.
     # Self-Instruct (Wang et al., 2023) drops such responses whole.
-    meta_keys: list[str] = ["finish_reason", "output_finish_reason"]
-    # Without a finish_reason, a long output whose last line is prose with no closing punctuation is
-    # taken as cut off. Short answers ("Positive", "42"), lists and code end without a full stop, so
-    # only outputs of >= `min_words` whose last line has >= `min_last_line_words` words are judged.
+    meta_keys: list[str] = Field(default_factory=lambda: ["finish_reason", "output_finish_reason"])
+    # Without a finish_reason, a long output whose last line is prose ending in a bare word (no closing
+    # punctuation) is taken as cut off. Short answers ("Positive", "42"), list items, headings and code
+    # end without a full stop, so only outputs of >= `min_words` words whose last line is prose of
+    # >= `min_last_line_words` words are judged.
     check_sentence_end: bool = True
     min_words: int = Field(40, ge=1)
     min_last_line_words: int = Field(8, ge=1)
@@ -42,6 +47,7 @@ class TruncationFilter(QualityFilter):
         if len(output.split()) < cfg.min_words or "```" in output:
             return None
         last_line = output.splitlines()[-1].strip()
-        if len(last_line.split()) >= cfg.min_last_line_words and last_line[-1] not in _ENDINGS:
-            return "no_sentence_end", last_line[-20:]
+        words = last_line.split()
+        if len(words) >= cfg.min_last_line_words and not _ITEM.match(last_line) and _PLAIN_WORD.match(words[-1]):
+            return "no_sentence_end", " ".join(words[-3:])
         return None
