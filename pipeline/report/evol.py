@@ -57,12 +57,12 @@ def evol_figure(run: RunData, out_dir: Path) -> FigureResult:
         if any(heights):
             ax_depth.bar([str(d) for d in depths], heights, bottom=bottom, color=colour(i), label=op)
             bottom = [b + h for b, h in zip(bottom, heights)]
-    if unevolved:
-        ax_depth.text(0.98, 0.95, f"+ {unevolved:,} unevolved records kept", transform=ax_depth.transAxes,
-                      ha="right", va="top", fontsize=8, color="#444444")
     if by_depth:
-        ax_depth.legend(title="last operation", frameon=False, fontsize=8)
-    style_axes(ax_depth, "Kept evolved instructions by depth", "depth (evolution steps from the root)",
+        # Outside the axes: stacked bars fill the plot area, so a legend inside would hide them.
+        ax_depth.legend(title="last operation", frameon=False, fontsize=8, loc="upper left",
+                        bbox_to_anchor=(1.0, 1.0))
+    extra = f"\n(and {unevolved:,} kept records that were not evolved)" if unevolved else ""
+    style_axes(ax_depth, "Kept evolved instructions by depth" + extra, "depth (evolution steps from the root)",
                "records")
 
     ys = list(range(len(ops)))
@@ -76,7 +76,7 @@ def evol_figure(run: RunData, out_dir: Path) -> FigureResult:
     ax_ops.set_yticks(ys, ops)
     ax_ops.invert_yaxis()
     ax_ops.set_xlim(0, max((a + b for a, b in zip(k, r)), default=1) * 1.45)
-    ax_ops.legend(frameon=False, loc="lower right", fontsize=8)
+    ax_ops.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
     style_axes(ax_ops, "Operations: kept and eliminated", "records", "operation")
     fig.suptitle(title, fontsize=12)
     caption = ("Depth and last operation from meta[\"evol\"] (or the lineage). Eliminated evolutions are the "

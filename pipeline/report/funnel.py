@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.report.data import RunData
-from pipeline.report.style import GREY, OKABE_ITO, FigureResult, colour, new_figure, no_data, save_png, style_axes
+from pipeline.report.style import (
+    GREY,
+    OKABE_ITO,
+    FigureResult,
+    colour,
+    new_figure,
+    no_data,
+    save_png,
+    style_axes,
+    thousands,
+)
 
 
 def funnel_figure(run: RunData, out_dir: Path) -> FigureResult:
@@ -23,16 +33,18 @@ def funnel_figure(run: RunData, out_dir: Path) -> FigureResult:
         if s.count_kept is None:
             ax.text(top * 0.01, y, f"{s.status}", va="center", color=GREY, style="italic")
             continue
-        ax.barh(y + 0.2, s.count_in or 0, height=0.38, color=OKABE_ITO[4],
+        # The y axis is inverted below, so "in" (y - 0.2) sits above "kept" (y + 0.2) within a stage.
+        ax.barh(y - 0.2, s.count_in or 0, height=0.38, color=OKABE_ITO[4],
                 label=None if labelled else "records in")
-        ax.barh(y - 0.2, s.count_kept, height=0.38, color=OKABE_ITO[0], label=None if labelled else "kept")
+        ax.barh(y + 0.2, s.count_kept, height=0.38, color=OKABE_ITO[0], label=None if labelled else "kept")
         labelled = True
-        ax.text((s.count_in or 0) + top * 0.01, y + 0.2, f"{s.count_in or 0:,}", va="center", fontsize=8)
-        ax.text(s.count_kept + top * 0.01, y - 0.2, f"{s.count_kept:,}", va="center", fontsize=8)
+        ax.text((s.count_in or 0) + top * 0.01, y - 0.2, f"{s.count_in or 0:,}", va="center", fontsize=8)
+        ax.text(s.count_kept + top * 0.01, y + 0.2, f"{s.count_kept:,}", va="center", fontsize=8)
     ax.set_yticks(ys, labels)
-    ax.invert_yaxis()  # first stage on top, as in a funnel
+    ax.set_ylim(len(ys) - 0.4, -0.6)  # inverted: first stage on top, as in a funnel
     ax.set_xlim(0, top * 1.15)
     style_axes(ax, title, "records", "stage")
+    thousands(ax.xaxis)
     ax.legend(loc="lower right", frameon=False)
     caption = "Records entering each stage and kept by it; a stage that wrote nothing shows its status."
     return FigureResult(key, title, caption, png=save_png(fig, out_dir, key))
@@ -59,6 +71,7 @@ def rejections_figure(run: RunData, out_dir: Path) -> FigureResult:
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.15)
     style_axes(ax, title, "rejected records", "stage: reason")
+    thousands(ax.xaxis)
     ax.legend(title="stage", loc="lower right", frameon=False, fontsize=8)
     caption = "Every rejection carries a reason; counts come from the manifest (or the rejected.jsonl files)."
     return FigureResult(key, title, caption, png=save_png(fig, out_dir, key))

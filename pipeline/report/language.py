@@ -6,7 +6,15 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.report.data import RunData
-from pipeline.report.style import OKABE_ITO, FigureResult, new_figure, no_data, save_png, style_axes
+from pipeline.report.style import (
+    OKABE_ITO,
+    FigureResult,
+    new_figure,
+    no_data,
+    save_png,
+    style_axes,
+    thousands,
+)
 
 TOP_LANGUAGES = 15
 
@@ -29,18 +37,21 @@ def language_figure(run: RunData, out_dir: Path) -> FigureResult:
         return no_data(key, title, "Language not measured: the quality stage did not run or recorded no "
                                    "meta[\"lang\"].")
     langs = [lang for lang, _ in (kept + rejected).most_common(TOP_LANGUAGES)]
-    fig = new_figure(8.0, 0.35 * len(langs) + 1.6)
+    fig = new_figure(8.0, max(2.8, 0.35 * len(langs) + 1.8))
     ax = fig.add_subplot()
     ys = list(range(len(langs)))
     k = [kept[lang] for lang in langs]
     r = [rejected[lang] for lang in langs]
-    ax.barh(ys, k, color=OKABE_ITO[0], label="kept")
-    ax.barh(ys, r, left=k, color=OKABE_ITO[1], label="rejected by quality")
+    ax.barh(ys, k, height=0.6, color=OKABE_ITO[0], label="kept")
+    ax.barh(ys, r, left=k, height=0.6, color=OKABE_ITO[1], label="rejected by quality")
+    total = sum(k) + sum(r)
     for y, (a, b) in enumerate(zip(k, r)):
-        ax.text(a + b, y, f" {a + b:,}", va="center", fontsize=8)
+        ax.text(a + b, y, f" {a + b:,} ({(a + b) / total:.0%})", va="center", fontsize=8)
+    ax.set_xlim(0, max(a + b for a, b in zip(k, r)) * 1.18)
     ax.set_yticks(ys, langs)
     ax.invert_yaxis()
-    ax.legend(frameon=False, loc="lower right", fontsize=8)
-    style_axes(ax, title, "records", "language (detected code)")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8)
+    style_axes(ax, title, "records", "language")
+    thousands(ax.xaxis)
     caption = "Language detected by the quality stage for every record it examined, kept and rejected."
     return FigureResult(key, title, caption, png=save_png(fig, out_dir, key))

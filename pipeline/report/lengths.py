@@ -42,7 +42,10 @@ def lengths_figure(records: list[Record], source: str, out_dir: Path) -> FigureR
         arr = np.asarray(values)
         # Clip the long tail at the 99th percentile so one runaway output does not flatten the histogram.
         hi = max(int(np.percentile(arr, 99)), 1)
-        ax.hist(np.minimum(arr, hi), bins=min(30, hi + 1), color=col, edgecolor="white", linewidth=0.5)
+        lo = int(arr.min())
+        # One bar per word count when the range is narrow, 30 even bins otherwise.
+        bins = np.arange(lo, hi + 2) - 0.5 if hi - lo < 30 else np.linspace(lo, hi, 31)
+        ax.hist(np.minimum(arr, hi), bins=bins, color=col, edgecolor="white", linewidth=0.5)
         ax.axvline(float(np.median(arr)), color="#222222", linestyle="--", linewidth=1,
                    label=f"median {np.median(arr):.0f}")
         ax.legend(frameon=False, fontsize=8)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 # Okabe & Ito (2008) palette, distinguishable under the common colour-vision deficiencies,
 # then Paul Tol's "muted" scheme for charts that need more categories.
@@ -48,6 +49,11 @@ def save_png(fig: Figure, out_dir: Path, key: str) -> Path:
 
 def no_data(key: str, title: str, note: str, caption: str = "") -> FigureResult:
     return FigureResult(key=key, title=title, caption=caption, note=note)
+
+
+def thousands(axis: Any) -> None:
+    """Plain counts with separators (1,250,000) instead of matplotlib's offset notation (1.25 1e6)."""
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
 
 
 def style_axes(ax: Any, title: str, xlabel: str, ylabel: str) -> None:

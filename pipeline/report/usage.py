@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.report.data import RunData
-from pipeline.report.style import OKABE_ITO, FigureResult, new_figure, no_data, save_png, style_axes
+from pipeline.report.style import (
+    OKABE_ITO,
+    FigureResult,
+    new_figure,
+    no_data,
+    save_png,
+    style_axes,
+    thousands,
+)
 
 
 def stage_price(run: RunData) -> tuple[str | None, dict[str, float] | None]:
@@ -64,6 +72,7 @@ def usage_figure(run: RunData, out_dir: Path) -> FigureResult:
     ax.set_xlim(0, max(p + c for p, c in zip(prompt, completion)) * 1.4 or 1)
     ax.legend(frameon=False, loc="lower right", fontsize=8)
     style_axes(ax, title, "tokens", "stage")
+    thousands(ax.xaxis)
     total_p, total_c = sum(prompt), sum(completion)
     price_text = (f"{model}: ${price.get('input_per_mtok', 0)}/M input, ${price.get('output_per_mtok', 0)}/M "
                   "output tokens" if price else f"no price for {model or 'the generator model'} in "

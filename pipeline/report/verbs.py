@@ -62,14 +62,22 @@ def verb_noun_figure(records: list[Record], source: str, out_dir: Path) -> Figur
     fig = new_figure(9.0, 9.0)
     ax = fig.add_subplot()
     total = sum(inner_sizes)
-    ax.pie(inner_sizes, radius=0.62, colors=inner_colours, startangle=90, counterclock=False,
-           labels=[v if c / total > 0.025 else "" for v, c in zip(inner_labels, inner_sizes)],
-           labeldistance=0.55, textprops={"fontsize": 9, "color": "white", "weight": "bold", "path_effects": _OUTLINE},
-           wedgeprops={"width": 0.42, "edgecolor": "white", "linewidth": 1})
-    ax.pie(outer_sizes, radius=1.0, colors=outer_colours, startangle=90, counterclock=False,
-           labels=[n if s / total > 0.012 else "" for n, s in zip(outer_labels, outer_sizes)],
-           labeldistance=0.8, rotatelabels=True, textprops={"fontsize": 7.5},
-           wedgeprops={"width": 0.38, "edgecolor": "white", "linewidth": 0.8})
+    # Inner ring spans radius 0.22 to 0.62; labels sit mid-ring, turned along their wedge so neighbours
+    # do not overlap.
+    _, inner_texts = ax.pie(
+        inner_sizes, radius=0.62, colors=inner_colours, startangle=90, counterclock=False,
+        labels=[v if c / total > 0.02 else "" for v, c in zip(inner_labels, inner_sizes)],
+        labeldistance=0.68, rotatelabels=True,
+        textprops={"fontsize": 9, "color": "white", "weight": "bold", "path_effects": _OUTLINE},
+        wedgeprops={"width": 0.4, "edgecolor": "white", "linewidth": 1})
+    _, outer_texts = ax.pie(
+        outer_sizes, radius=1.0, colors=outer_colours, startangle=90, counterclock=False,
+        labels=[n if s / total > 0.012 else "" for n, s in zip(outer_labels, outer_sizes)],
+        labeldistance=0.81, rotatelabels=True, textprops={"fontsize": 7.5},
+        wedgeprops={"width": 0.38, "edgecolor": "white", "linewidth": 0.8})
+    for text in [*inner_texts, *outer_texts]:
+        text.set_horizontalalignment("center")
+        text.set_verticalalignment("center")
     ax.set_aspect("equal")
     parsed = len(instructions) - unparsed
     ax.set_title(f"{title}: top {len(top)} verbs (inner) and their top {TOP_NOUNS} objects (outer)\n"
