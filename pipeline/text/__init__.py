@@ -1,0 +1,1 @@
+"""Text algorithms stages share: tokenisation, similarity, novelty indexes."""
