@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, redact_secrets
 
 COMMANDS = ("run", "config_cmd", "validate", "report", "train", "demo")
 
@@ -44,3 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume (answers already received are cached)")
         return 130
+    except OSError as exc:  # a disk or permission problem the code did not foresee: still one line
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape(redact_secrets(where + (exc.strerror or str(exc))))}", markup=True)
+        return 2
+    except Exception as exc:  # a bug, not a bad input: say so in one line, keep the traceback for --debug
+        if args.debug:
+            raise
+        message = redact_secrets(" ".join(f"{type(exc).__name__}: {exc}".split()))[:300]
+        err.print(f"[bold red]internal error:[/] {escape(message)} (rerun with --debug for the traceback and "
+                  "report it)", markup=True)
+        return 1

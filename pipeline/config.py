@@ -37,6 +37,8 @@ class PipelineConfig(StrictModel):
     format: FormatConfig = Field(default_factory=FormatConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     report: bool = True
+    # A folder laid out like prompts/ (e.g. prompts/evol/deepening.j2) to use instead of the bundled one.
+    prompts_dir: str | None = None
 
     @property
     def run_dir(self) -> Path:

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Values (API keys) that must never be printed or written; the generator registers the key it reads.
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so `redact_secrets` masks it wherever it would appear (errors, logs, files)."""
+    if value and len(value) >= 4 and value != "EMPTY":
+        _SECRETS.add(value)
+
+
+def redact_secrets(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
 
 class PipelineError(Exception):
     """Base class for errors shown to the user as one line (no traceback unless --debug)."""
@@ -11,7 +27,7 @@ class PipelineError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None):
-        self.message = message
+        self.message = redact_secrets(message)
         self.path = str(path) if path is not None else None
         self.line = line
         super().__init__(self.one_line())
@@ -20,7 +36,8 @@ class PipelineError(Exception):
         where = ""
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
-        return f"{where}{self.message}"
+        # One line: a multi-line cause (a server's error body) would break the "one clear line" promise.
+        return redact_secrets(" ".join(f"{where}{self.message}".split()))
 
 
 class ConfigError(PipelineError):
@@ -41,6 +58,12 @@ class TemplateError(PipelineError):
 
 class RunDirectoryError(PipelineError):
     """The run directory cannot be written or holds something unexpected."""
+
+
+class DataLossError(PipelineError):
+    """A stage returned fewer records than it was given without a rejection reason for the rest."""
+
+    exit_code = 3
 
 
 class RunInterrupted(PipelineError):

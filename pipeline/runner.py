@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from pipeline import PROMPTS_DIR, __version__
 from pipeline.config import PipelineConfig, config_yaml
-from pipeline.errors import ConfigError, RunDirectoryError, RunInterrupted
+from pipeline.errors import ConfigError, DataLossError, RunDirectoryError, RunInterrupted
 from pipeline.generators.generator import Generator
 from pipeline.generators.usage import Usage, estimate_cost
 from pipeline.records import Record, StageResult
@@ -34,12 +37,15 @@ class StageReport:
     rejected: int = 0
     wall_s: float = 0.0
     usage: dict[str, Any] = field(default_factory=dict)
+    lost: int = 0
 
 
 @dataclass
 class RunSummary:
     run_dir: str
     stages: list[StageReport] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    dry_run: Any = None  # {stage: StagePlan} for --dry-run
 
     @property
     def ran(self) -> list[str]:
@@ -69,13 +75,43 @@ def select_stages(stages: list[str] | None, start: str | None, stop: str | None)
     return STAGE_NAMES[lo: hi + 1]
 
 
+def lost_records(stage: Stage, records_in: int, result: StageResult, usage: dict[str, Any]) -> tuple[int, str]:
+    """Records a stage dropped without a recorded reason, and how that was counted.
+
+    A generating stage may make any number of records from its input, so there "lost" means a request
+    that failed for good without its `generation_failed` rejection. Any other stage is a filter or a
+    1:1 transform: every input record must come out kept or rejected (in = kept + rejected)."""
+    if stage.uses_generator:
+        failed = usage.get("total", {}).get("failed", 0)
+        recorded = result.rejection_counts().get("generation_failed", 0)
+        detail = f"{failed} requests failed for good but only {recorded} 'generation_failed' rejections were recorded"
+        return max(0, failed - recorded), detail
+    if records_in == 0:
+        return 0, ""
+    out = len(result.kept) + len(result.rejected)
+    return max(0, records_in - out), f"in {records_in} != kept {len(result.kept)} + rejected {len(result.rejected)}"
+
+
+def prompts_fingerprint(prompts_dir: str | None) -> str:
+    """The templates' content: an edited prompt reruns the stages that render it (unchanged prompts
+    still hit the cache)."""
+    root = Path(prompts_dir) if prompts_dir else PROMPTS_DIR
+    h = hashlib.sha256()
+    if root.is_dir():
+        for f in sorted(root.rglob("*")):
+            if f.is_file():
+                h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:24]
+
+
 class Runner:
     def __init__(self, config: PipelineConfig, *, use_cache: bool = True, force: bool = False,
-                 sequential: bool = False, generator: Generator | None = None):
+                 sequential: bool = False, generator: Generator | None = None, allow_loss: bool = False):
         self.config = config
         self.use_cache = use_cache
         self.force = force
         self.sequential = sequential
+        self.allow_loss = allow_loss
         self.run_dir = RunDirectory(config.run_dir)
         self._generator = generator
         self._own_generator = generator is None
@@ -104,6 +140,7 @@ class Runner:
         }
         if stage.uses_generator:
             parts["generator"] = self.config.generator.identity()
+            parts["prompts"] = prompts_fingerprint(self.config.prompts_dir)
         if hasattr(stage, "input_fingerprint"):
             parts["inputs"] = stage.input_fingerprint()
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -131,7 +168,8 @@ class Runner:
         atomic_write_text(self.run_dir.root / "config.yaml", config_yaml(self.config))
 
         summary = RunSummary(run_dir=str(self.run_dir.root))
-        context = StageContext(seed=self.config.seed, generator_config=self.config.generator)
+        context = StageContext(seed=self.config.seed, generator_config=self.config.generator,
+                               prompts_dir=self.config.prompts_dir)
         self._preflight(selected, context)
         records: list[Record] | None = None
         upstream_sha = ""
@@ -159,6 +197,8 @@ class Runner:
                     summary.stages.append(StageReport(name, status, kept=entry.get("counts", {}).get("kept", 0),
                                                       rejected=entry.get("counts", {}).get("rejected", 0)))
                     self._remember_seed_records(context, index, name, None)
+                    if name in selected:
+                        self._check_loss(name, entry.get("lost", 0), entry.get("lost_detail", ""))
                     continue
 
                 if records is None:
@@ -166,6 +206,7 @@ class Runner:
                 if stage.uses_generator:
                     context.generator = self._get_generator()
                     context.generator.usage = Usage()
+                    context.generator.stage = name
                 manifest["stages"][name] = {"status": "running", "fingerprint": fingerprint, "started_at": _now()}
                 self.run_dir.write_manifest(manifest)
 
@@ -176,17 +217,22 @@ class Runner:
                 if hasattr(stage, "write_artifacts"):
                     stage.write_artifacts(result, self.run_dir.root)
                 usage = context.generator.usage.snapshot() if stage.uses_generator and context.generator else {}
+                lost, lost_detail = lost_records(stage, len(records), result, usage)
                 manifest["stages"][name] = {
                     "status": "done", "fingerprint": fingerprint, "kept_sha256": kept_sha,
                     "counts": {"in": len(records), "kept": len(result.kept), "rejected": len(result.rejected)},
                     "rejections_by_reason": result.rejection_counts(),
                     "wall_s": round(wall, 3), "usage": usage, "stats": result.stats, "finished_at": _now(),
                 }
-                manifest["totals"] = self._totals(manifest)
+                if lost:
+                    manifest["stages"][name].update(lost=lost, lost_detail=lost_detail)
+                manifest["totals"] = summary.totals = self._totals(manifest)
                 manifest["updated_at"] = _now()
                 self.run_dir.write_manifest(manifest)
                 summary.stages.append(StageReport(name, "ran", len(records), len(result.kept),
-                                                  len(result.rejected), wall, usage))
+                                                  len(result.rejected), wall, usage, lost))
+                # After the outputs are safely written: a rerun with --allow-loss goes on from here.
+                self._check_loss(name, lost, lost_detail)
                 self._remember_seed_records(context, index, name, result.kept)
                 records, upstream_sha = result.kept, kept_sha
         except KeyboardInterrupt:
@@ -195,6 +241,45 @@ class Runner:
                                  "command again to resume") from None
         finally:
             self.close()
+        summary.totals = manifest.get("totals") or self._totals(manifest)
+        return summary
+
+    def _check_loss(self, name: str, lost: int, detail: str) -> None:
+        if lost and not self.allow_loss:
+            raise DataLossError(f"stage '{name}' lost {lost} records without a recorded reason ({detail}): "
+                                "this is a bug in the stage; its outputs are saved, rerun with --allow-loss "
+                                "to continue anyway", path=self.run_dir.kept_path(STAGE_NAMES.index(name), name))
+
+    def dry_run(self, stages: list[str] | None = None, start: str | None = None, stop: str | None = None
+                ) -> RunSummary:
+        """Run the selected stages on a temporary copy of the run directory with placeholder answers: the
+        real run directory and cache are never touched and nothing goes to the network."""
+        from pipeline.generators.cache import ResponseCache
+        from pipeline.generators.dry_run import DryRunGenerator
+
+        select_stages(stages, start, stop)  # bad names fail before any copying
+        gen_cfg = self.config.generator
+        with tempfile.TemporaryDirectory(prefix="instruct-pipeline-dry-run-") as tmp:
+            config = self.config.model_copy(update={
+                "output_dir": tmp, "generator": gen_cfg.model_copy(update={"cache_path": None})})
+            copy = config.run_dir
+            if self.run_dir.root.is_dir():
+                shutil.copytree(self.run_dir.root, copy, ignore=shutil.ignore_patterns("cache.sqlite*"))
+            copy.mkdir(parents=True, exist_ok=True)
+            cache = None
+            if gen_cfg.cache and self.use_cache:
+                source = Path(gen_cfg.cache_path) if gen_cfg.cache_path else self.run_dir.root / "cache.sqlite"
+                if source.exists():
+                    _copy_sqlite(source, copy / "cache.sqlite")
+                cache = ResponseCache(copy / "cache.sqlite")
+            generator = DryRunGenerator(gen_cfg, cache, failure_log=copy / "failed_requests.jsonl")
+            inner = Runner(config, force=self.force, generator=generator, allow_loss=True)
+            try:
+                summary = inner.run(stages=stages, start=start, stop=stop)
+            finally:
+                generator.close()
+        summary.run_dir = str(self.run_dir.root)
+        summary.dry_run = generator.plans
         return summary
 
     def _preflight(self, selected: list[str], context: StageContext) -> None:
@@ -240,6 +325,15 @@ class Runner:
         return {"requests": requests, "cached": cached, "failed": failed, "retries": retries,
                 "prompt_tokens": prompt, "completion_tokens": completion,
                 "estimated_cost_usd": estimate_cost(prompt, completion, price)}
+
+
+def _copy_sqlite(source: Path, dest: Path) -> None:
+    """Copy the database and its write-ahead log as files: even a read-only SQLite connection would
+    create -shm/-wal files beside the real cache, and a dry run leaves the run directory as it was."""
+    shutil.copyfile(source, dest)
+    wal = source.with_name(source.name + "-wal")
+    if wal.exists():
+        shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
 
 
 def _now() -> str:

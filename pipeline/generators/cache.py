@@ -57,6 +57,12 @@ class ResponseCache:
                  gen.prompt_tokens, gen.completion_tokens, gen.model, time.time()),
             )
 
+    def mean_completion_tokens(self) -> dict[str, float]:
+        """Mean completion tokens per step tag over the stored answers (dry-run estimates use them)."""
+        with self._lock:
+            rows = self._db.execute("SELECT tag, AVG(completion_tokens) FROM responses GROUP BY tag").fetchall()
+        return {tag: float(mean) for tag, mean in rows}
+
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 
@@ -22,7 +23,10 @@ class AdaptiveLimiter:
         self._streak = 0
         self._cond: asyncio.Condition | None = None
         self._latencies: deque[float] = deque(maxlen=64)
+        self._last_decrease = float("-inf")
         self.decreases = 0
+        self.increases = 0
+        self.lowest = maximum
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -46,23 +50,30 @@ class AdaptiveLimiter:
         self._cond = None
         self._in_flight = 0
 
-    def on_success(self, latency_s: float) -> None:
+    def on_success(self, latency_s: float, started_at: float | None = None) -> None:
         best = min(self._latencies) if self._latencies else latency_s
         self._latencies.append(latency_s)
         if len(self._latencies) >= 16 and latency_s > self.latency_factor * max(best, 0.05):
-            self._decrease()
+            self._decrease(started_at)
             return
         self._streak += 1
         if self._streak >= self.grow_after and self.limit < self.maximum:
             self.limit += 1
+            self.increases += 1
             self._streak = 0
 
-    def on_throttle(self) -> None:
-        self._decrease()
+    def on_throttle(self, started_at: float | None = None) -> None:
+        self._decrease(started_at)
 
-    def _decrease(self) -> None:
+    def _decrease(self, started_at: float | None = None) -> None:
+        """Halve once per round trip: requests sent before the last cut say nothing about the new limit
+        (as TCP reacts once per window), so a burst of 429s does not drive the limit straight to 1."""
         self._streak = 0
+        if started_at is not None and started_at < self._last_decrease:
+            return
         new = max(1, self.limit // 2)
         if new < self.limit:
             self.decreases += 1
+            self._last_decrease = time.monotonic()
         self.limit = new
+        self.lowest = min(self.lowest, new)

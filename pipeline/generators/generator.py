@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+from pipeline.errors import redact_secrets
 from pipeline.generators.base import Backend, Generation, GenerationRequest
 from pipeline.generators.cache import ResponseCache
 from pipeline.generators.usage import Usage
@@ -21,6 +22,8 @@ class Generator:
         self.usage = Usage()
         self.failure_log = Path(failure_log) if failure_log else None
         self.sequential = sequential
+        # The stage now calling (set by the runner), so each failure log line says where it came from.
+        self.stage = ""
         self._identity = backend.identity()
         self._log_lock = threading.Lock()
 
@@ -73,8 +76,9 @@ class Generator:
     def _log_failure(self, req: GenerationRequest, gen: Generation) -> None:
         if self.failure_log is None:
             return
-        line = json.dumps({"tag": req.tag, "error": gen.error, "retries": gen.retries,
-                           "request": _request_summary(req)}, ensure_ascii=False)
+        line = redact_secrets(json.dumps({"stage": self.stage, "tag": req.tag, "error": gen.error,
+                                          "retries": gen.retries, "request": _request_summary(req)},
+                                         ensure_ascii=False))
         with self._log_lock:
             self.failure_log.parent.mkdir(parents=True, exist_ok=True)
             with open(self.failure_log, "a", encoding="utf-8") as fh:

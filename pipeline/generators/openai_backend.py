@@ -15,12 +15,13 @@ from urllib.parse import urlparse
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from pipeline.errors import GeneratorError
+from pipeline.errors import GeneratorError, redact_secrets, register_secret
 from pipeline.generators.base import Backend, Generation, GenerationRequest, ResultCallback
 from pipeline.generators.concurrency import AdaptiveLimiter
 from pipeline.generators.config import GeneratorConfig
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+CONNECTIONS_PER_CLIENT = 16
 
 
 class MalformedResponse(Exception):
@@ -62,6 +63,7 @@ def resolve_api_key(config: GeneratorConfig) -> str:
     """The key from the configured environment variable; local servers need none."""
     key = os.environ.get(config.api_key_env, "")
     if key:
+        register_secret(key)
         return key
     if config.base_url or config.base_urls:
         return "EMPTY"  # vLLM, Ollama, llama.cpp and transformers serve accept any key
@@ -113,8 +115,12 @@ class OpenAIBackend(Backend):
 
     async def _run(self, requests: list[GenerationRequest], on_result: ResultCallback) -> None:
         self.limiter.reset_loop()
+        # httpx's connection pool scans every connection for each request it places, so one pool of 64+
+        # connections spends more CPU than the requests themselves: several small pools (interleaved
+        # across replicas, so `i % len` still spreads load evenly) keep each scan short.
+        shards = max(1, -(-self.config.concurrency // CONNECTIONS_PER_CLIENT))
         clients = [openai.AsyncOpenAI(api_key=self.api_key, base_url=url, max_retries=0,
-                                      timeout=self.config.timeout_s) for url in self.urls]
+                                      timeout=self.config.timeout_s) for _ in range(shards) for url in self.urls]
         try:
             tasks = [asyncio.create_task(self._one(clients[i % len(clients)], i, req, on_result))
                      for i, req in enumerate(requests)]
@@ -169,8 +175,9 @@ class OpenAIBackend(Backend):
                 f"lost the server at {client.base_url} after {attempts} attempts: start it again and rerun the "
                 "same command; every answer received so far is cached and will not be paid again"
             ) from None
-        except Exception as exc:  # unrecoverable for this request only: the stage records it
-            on_result(index, Generation(error=f"{type(exc).__name__}: {exc}"[:500], retries=attempts - 1))
+        except Exception as exc:  # noqa: BLE001 (unrecoverable for this request only: the stage records it)
+            message = redact_secrets(" ".join(f"{type(exc).__name__}: {exc}".split()))
+            on_result(index, Generation(error=message[:500], retries=attempts - 1))
 
     async def _call(self, client: openai.AsyncOpenAI, req: GenerationRequest) -> Generation:
         p = req.params
@@ -196,13 +203,16 @@ class OpenAIBackend(Backend):
                 choice = resp.choices[0] if resp.choices else None
                 text = choice.message.content if choice is not None and choice.message is not None else None
         except openai.RateLimitError:
-            self.limiter.on_throttle()
+            self.limiter.on_throttle(started)
             raise
         finally:
             await self.limiter.release()
         if choice is None or not isinstance(resp, openai.BaseModel) or text is None:
             raise MalformedResponse("response has no choices or no content")
-        self.limiter.on_success(time.monotonic() - started)
+        if not text.strip() and choice.finish_reason != "length":
+            # An empty answer that claims to be complete is a server glitch; a new sample usually is not.
+            raise MalformedResponse("empty completion")
+        self.limiter.on_success(time.monotonic() - started, started)
         usage = getattr(resp, "usage", None)
         return Generation(
             text=text,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def _cell(value: Any) -> Any:
     """Table cells: NaN/None are absent; numpy scalars and arrays become plain Python values."""
     if value is None:
         return None
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -115,7 +116,7 @@ def _parquet_rows(path: Path) -> Iterable[dict[str, Any]]:
 
     try:
         return pd.read_parquet(path).to_dict("records")
-    except Exception as exc:  # pyarrow raises several types for a broken file
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for a broken file)
         raise InputDataError(f"cannot read Parquet: {exc}", path=path) from None
 
 
@@ -127,7 +128,7 @@ def _hf_rows(source: str, split: str) -> Iterable[dict[str, Any]]:
             ds = datasets.load_from_disk(source)
         else:
             ds = datasets.load_dataset(source, split=split)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (datasets raises many types; the user needs one line)
         raise InputDataError(f"cannot load the dataset: {exc}".splitlines()[0], path=source) from None
     if isinstance(ds, datasets.DatasetDict):
         if split not in ds:
