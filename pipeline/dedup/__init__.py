@@ -1,0 +1,1 @@
+"""Deduplication algorithms: normalisation, shingling, MinHash signatures, LSH buckets, clusters, decontamination."""
