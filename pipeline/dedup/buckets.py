@@ -6,6 +6,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from pipeline.dedup.shingles import segment_ranges
+
 
 def bucket_pairs(keys: np.ndarray, n_anchor: int | None = None) -> np.ndarray:
     """Unique (anchor, member) index pairs, anchor < member, from texts that share a band key.
@@ -58,7 +60,7 @@ def pair_jaccard(sets: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np
         la, lb = sizes[p[:, 0]], sizes[p[:, 1]]
         seg_start = np.stack([offsets[p[:, 0]], offsets[p[:, 1]]], axis=1).ravel()
         seg_len = np.stack([la, lb], axis=1).ravel()
-        idx = _ranges(seg_start, seg_len)
+        idx = segment_ranges(seg_start, seg_len)
         pid = np.repeat(np.arange(len(p), dtype=np.uint64), la + lb)
         # One sort of (pair, hash) keys: a hash that appears twice in a row is in both sets.
         key = np.sort((pid << np.uint64(32)) | sets[idx].astype(np.uint64))
@@ -86,12 +88,3 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
         return np.arange(n)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    seg_start = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=seg_start[1:])
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_start, counts)

@@ -86,14 +86,14 @@ def batch_shingles(texts: list[str], spec: ShingleSpec) -> tuple[np.ndarray, np.
     if long.any() and len(units) >= n:
         windows = _horner(units, n)
         c = counts[long]
-        out[_ranges(offsets[:-1][long], c)] = windows[_ranges(starts[long], c)]
+        out[segment_ranges(offsets[:-1][long], c)] = windows[segment_ranges(starts[long], c)]
     for i in np.flatnonzero((lengths > 0) & ~long):
         seg = units[starts[i]:starts[i] + lengths[i]]
         out[offsets[i]] = _horner(seg, len(seg))[0]
     return (fmix64(out) >> np.uint64(32)).astype(np.uint32), offsets
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def segment_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenation of arange(s, s+c) for each (s, c), without a Python loop."""
     total = int(counts.sum())
     if total == 0:

@@ -3,15 +3,12 @@ failed evolutions by the four elimination rules of Xu et al. (2023, "WizardLM", 
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from pipeline import PROMPTS_DIR
 from pipeline.config_base import StrictModel
 from pipeline.evol.elimination import (
     COPIED_PROMPT_PHRASES,
@@ -177,14 +174,6 @@ class EvolInstructStage(Stage):
     config_cls = EvolInstructConfig
     uses_generator = True
     config: EvolInstructConfig
-
-    def input_fingerprint(self) -> str:
-        """The evolution templates' text, so an edited prompt reruns the stage."""
-        root = Path(self.context.prompts_dir or PROMPTS_DIR) / "evol"
-        h = hashlib.sha256()
-        for path in sorted(root.glob("*.j2")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
-        return h.hexdigest()
 
     # -- the run
     def run(self, records: list[Record]) -> StageResult:

@@ -9,15 +9,12 @@ Every dropped candidate, instance or task is a rejection with its reason and dec
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from pipeline import PROMPTS_DIR
 from pipeline.errors import InputDataError
 from pipeline.generators.base import Generation, GenerationRequest, SamplingParams
 from pipeline.generators.config import GeneratorConfig, SamplingOverrides
@@ -108,14 +105,6 @@ class SelfInstructStage(Stage):
     config_cls = SelfInstructConfig
     uses_generator = True
     config: SelfInstructConfig
-
-    def input_fingerprint(self) -> str:
-        """The prompt templates' content, so an edited prompt reruns the stage."""
-        root = Path(self.context.prompts_dir or PROMPTS_DIR) / "self_instruct"
-        digest = hashlib.sha256()
-        for path in sorted(root.glob("*.j2")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()
 
     def run(self, records: list[Record]) -> StageResult:
         cfg = self.config
