@@ -32,7 +32,9 @@ def start_server(latency: float, folder: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port_file.read_text().strip()}/v1"
 
 
-def measure(base_url: str, concurrency: int, n: int, folder: Path) -> float:
+def measure(base_url: str, concurrency: int, n: int, folder: Path) -> tuple[float, float]:
+    """Requests/s after warm-up, and this process's CPU milliseconds per request (the client's cost: when it
+    nears 1000 / limit the client, not the server, caps the throughput)."""
     cfg = load_config(None, [f"generator.base_url={base_url}", "generator.model=bench-model",
                              f"generator.concurrency={concurrency}", "generator.cache=false",
                              "generator.timeout_s=30"])
@@ -42,13 +44,13 @@ def measure(base_url: str, concurrency: int, n: int, folder: Path) -> float:
     reqs = [GenerationRequest.chat([{"role": "user", "content": f"c{concurrency} question {i}"}], params)
             for i in range(n)]
     gen.generate(reqs[:concurrency])  # warm-up: connections opened, imports done
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     out = gen.generate(reqs[concurrency:])
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     gen.close()
     if not all(g.ok for g in out):
         raise SystemExit(f"{sum(not g.ok for g in out)} requests failed")
-    return (n - concurrency) / elapsed
+    return (n - concurrency) / elapsed, cpu * 1000 / (n - concurrency)
 
 
 def main() -> None:
@@ -61,12 +63,14 @@ def main() -> None:
         proc, base_url = start_server(args.latency, Path(tmp))
         try:
             print(f"latency {args.latency * 1000:.0f} ms; baseline = ideal limit (concurrency / latency)")
-            print(f"{'concurrency':>11} {'requests':>8} {'baseline req/s':>14} {'ours req/s':>10} {'ratio':>6}")
+            print(f"{'concurrency':>11} {'requests':>8} {'baseline req/s':>14} {'ours req/s':>10} {'ratio':>6} "
+                  f"{'client CPU ms/req':>17}")
             for c in args.concurrency:
                 n = c * (args.rounds + 1)
-                rps = measure(base_url, c, n, Path(tmp))
+                rps, cpu_ms = measure(base_url, c, n, Path(tmp))
                 limit = c / args.latency
-                print(f"{c:>11} {n - c:>8} {limit:>14.1f} {rps:>10.1f} {rps / limit:>6.0%}", flush=True)
+                print(f"{c:>11} {n - c:>8} {limit:>14.1f} {rps:>10.1f} {rps / limit:>6.0%} {cpu_ms:>17.2f}",
+                      flush=True)
         finally:
             proc.terminate()
             proc.wait(10)

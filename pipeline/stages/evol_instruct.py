@@ -4,7 +4,8 @@ failed evolutions by the four elimination rules of Xu et al. (2023, "WizardLM", 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -115,6 +116,9 @@ class _Attempt:
     evolve_gen: Generation | None = None
     aspect: str | None = None
     failure: tuple[str, Any, dict[str, Any]] | None = None
+    # An improvement that failed for good or was cut off: (reason, value, its text); the first answer stays.
+    improve_lost: tuple[str, Any, str] | None = None
+    first_finish_reason: str | None = None  # of the answer an improvement replaced ("length": it was cut off)
 
     def fail(self, reason: str, value: Any, **detail: Any) -> None:
         self.failure = (reason, value, detail)
@@ -126,6 +130,19 @@ class _Attempt:
 
 def _alive(attempts: list[_Attempt]) -> list[_Attempt]:
     return [a for a in attempts if a.failure is None]
+
+
+def _distinct_samples(requests: list[GenerationRequest], stride: int = 1) -> list[GenerationRequest]:
+    """The k-th repeat of an equal request in one batch (two roots with the same prompt drawing the same
+    operation) becomes sample index + k * stride: each repeat is paid and cached on its own, so a resumed
+    run reads back the answer each one got, not one cached answer for both."""
+    seen: Counter[GenerationRequest] = Counter()
+    out = []
+    for req in requests:
+        k = seen[req]
+        seen[req] += 1
+        out.append(replace(req, sample_index=req.sample_index + k * stride) if k else req)
+    return out
 
 
 class _Counters:
@@ -215,7 +232,7 @@ class EvolInstructStage(Stage):
             data_format = rng.choice(cfg.input_formats) if op == "complicate_input" else None
             attempts.append(_Attempt(member=member, op=op, round=number, data_format=data_format))
         params = self._params(cfg.evolve_sampling)
-        requests = [
+        requests = _distinct_samples([
             GenerationRequest.chat(
                 evolution_messages(a.op, a.text, a.data_format, self.context.prompts_dir),
                 params, tag=f"{self.name}.evolve",
@@ -223,7 +240,7 @@ class EvolInstructStage(Stage):
                 # reading the same cached reply when it draws the same operation again.
                 sample_index=number - 1)
             for a in attempts
-        ]
+        ], stride=cfg.rounds)
         gens = self.generator.generate(requests, desc=f"evol round {number}/{cfg.rounds}: evolve")
         for a, gen in zip(attempts, gens):
             a.evolve_gen = gen
@@ -253,8 +270,9 @@ class EvolInstructStage(Stage):
         if not pending:
             return
         params = self._params(self.config.judge_sampling)
-        requests = [GenerationRequest.chat(equality_messages(a.text, a.rewrite or "", self.context.prompts_dir),
-                                           params, tag=f"{self.name}.equality") for a in pending]
+        requests = _distinct_samples([GenerationRequest.chat(
+            equality_messages(a.text, a.rewrite or "", self.context.prompts_dir), params,
+            tag=f"{self.name}.equality") for a in pending])
         gens = self.generator.generate(requests, desc=f"evol round {number}/{self.config.rounds}: judge")
         for a, gen in zip(pending, gens):
             if not gen.ok:
@@ -273,9 +291,9 @@ class EvolInstructStage(Stage):
         if not pending:
             return
         params = self._params(cfg.respond_sampling)
-        requests = [GenerationRequest.chat(
+        requests = _distinct_samples([GenerationRequest.chat(
             response_messages(a.rewrite or "", self.context.prompts_dir, cfg.respond_system_prompt),
-            params, tag=f"{self.name}.respond") for a in pending]
+            params, tag=f"{self.name}.respond") for a in pending])
         gens = self.generator.generate(requests, desc=f"evol round {number}/{cfg.rounds}: respond")
         for a, gen in zip(pending, gens):
             a.response_gen = gen
@@ -297,13 +315,17 @@ class EvolInstructStage(Stage):
         if not pending:
             return
         params = self._params(self.config.improve_sampling)
-        requests = [GenerationRequest.chat(
+        requests = _distinct_samples([GenerationRequest.chat(
             improve_response_messages(a.rewrite or "", a.response, a.aspect or "", self.context.prompts_dir),
-            params, tag=f"{self.name}.improve_response") for a in pending]
+            params, tag=f"{self.name}.improve_response") for a in pending])
         gens = self.generator.generate(requests, desc=f"evol round {number}/{self.config.rounds}: improve")
         for a, gen in zip(pending, gens):
+            if not gen.ok or gen.truncated:
+                a.improve_lost = ("generation_failed", gen.error, "") if not gen.ok else (
+                    "truncated_output", gen.completion_tokens, gen.text)
             improved = strip_labels(gen.text) if gen.ok and not gen.truncated else ""
             if improved and not only_stopwords(improved):
+                a.first_finish_reason = a.response_gen.finish_reason if a.response_gen else None
                 a.response, a.response_gen = improved, gen
             else:
                 a.aspect = None
@@ -319,6 +341,14 @@ class EvolInstructStage(Stage):
                 record = self._evolved_record(a)
                 evolved.append(record)
                 next_pool.append(_Member(record=record, root=a.member.root, ops=[*a.member.ops, a.op]))
+                if a.improve_lost is not None:
+                    # Every request that failed for good or was cut off leaves a rejection (the runner counts
+                    # the failed ones): the lost improvement, beside the kept first answer.
+                    reason, value, text = a.improve_lost
+                    lost = Record(instruction=record.instruction, input="", output=text, stage=self.name,
+                                  parent_ids=record.parent_ids, lineage=record.lineage, meta=dict(record.meta))
+                    result.reject(lost, self.name, reason, value, op=a.op, round=a.round, step="improve_response",
+                                  root_id=a.member.root.id, parent_id=a.member.record.id)
                 continue
             # A failed evolution returns the original to the pool (Xu et al., 2023, section 3.3).
             next_pool.append(a.member)
@@ -335,7 +365,7 @@ class EvolInstructStage(Stage):
         if a.data_format is not None:
             evol["input_format"] = a.data_format
         if a.aspect is not None:
-            evol["response_aspect"] = a.aspect
+            evol.update(response_aspect=a.aspect, first_answer_finish_reason=a.first_finish_reason)
         meta: dict[str, Any] = {"evol": evol}
         if "category" in a.member.root.meta:
             meta["category"] = a.member.root.meta["category"]

@@ -162,8 +162,9 @@ class SelfInstructStage(Stage):
             self._counts["beyond_limit"] += parsed.beyond_limit
             self._counts["stray_lines"] += len(parsed.stray)
             if not parsed.items:
-                self._reject(Record(stage=self.name, meta=base), "parse_failed", None,
-                             raw_reply=gen.text[:_RAW_LIMIT])
+                # A reply cut off before its first whole item is a truncation, not a parse failure.
+                reason = "truncated_item" if gen.truncated else "parse_failed"
+                self._reject(Record(stage=self.name, meta=base), reason, None, raw_reply=gen.text[:_RAW_LIMIT])
                 continue
             cut = len(parsed.items) if cfg.drop_truncated_reply else 1
             items = [(text, gen.truncated and k >= len(parsed.items) - cut) for k, text in enumerate(parsed.items)]
@@ -200,14 +201,15 @@ class SelfInstructStage(Stage):
     def _consider(self, text: str, base: dict[str, Any], truncated: bool, pending: int
                   ) -> tuple[Task, Novelty] | None:
         """Filters, then the novelty check; an accepted instruction joins the pool at once."""
+        record = Record(instruction=text, stage=self.name, meta=dict(base))
+        if truncated:  # recorded even past the target: every cut-off answer leaves a trace
+            self._counts["candidates"] += 1
+            self._reject(record, "truncated_item", len(text.split()))
+            return None
         if self._tasks + pending >= self.config.target_tasks:
             self._counts["surplus_candidates"] += 1  # the target is met once these tasks get instances
             return None
         self._counts["candidates"] += 1
-        record = Record(instruction=text, stage=self.name, meta=dict(base))
-        if truncated:
-            self._reject(record, "truncated_item", len(text.split()))
-            return None
         problem = instruction_problem(text, self.config.filters, self._blacklist)
         if problem is not None:
             self._reject_problem(record, problem)
@@ -285,7 +287,8 @@ class SelfInstructStage(Stage):
                 continue
             parsed = parse_instances(gen.text, output_first=task.is_classification)
             if not parsed.order:
-                self._reject(record, "parse_failed", None, step="instances", raw_reply=gen.text[:_RAW_LIMIT])
+                reason = "instance_truncated" if gen.truncated else "parse_failed"
+                self._reject(record, reason, None, step="instances", raw_reply=gen.text[:_RAW_LIMIT])
                 continue
             instances = list(parsed.instances)
             if gen.truncated:  # the last block was cut off by the token limit

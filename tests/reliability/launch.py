@@ -1,4 +1,5 @@
-"""Runs the CLI in a subprocess with the local test stages installed (for crash and Ctrl-C tests)."""
+"""Runs the CLI in a subprocess (crash and Ctrl-C tests): the real stages with RELIABILITY_REAL_STAGES=1,
+else the local test stages."""
 
 import os
 import sys

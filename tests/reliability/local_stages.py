@@ -1,5 +1,6 @@
-"""Small deterministic generating stages for the reliability tests (the real ones are tested on their own):
-they make a fixed number of requests whatever the answers, so fault, crash and dry-run runs compare exactly."""
+"""Small deterministic generating stages for the reliability tests that need a stage to misbehave or a fixed
+request count (loss check, bad inputs, secrets, --sequential); the fault, crash and dry-run tests run the
+real stages (real_stages.py)."""
 
 from __future__ import annotations
 

@@ -73,3 +73,30 @@ def test_generating_stage_that_hides_failed_requests_fails_the_run(monkeypatch, 
     assert code == 3
     assert "stage 'evol_instruct' lost 5 records" in err
     assert "5 requests failed for good but only 0 'generation_failed' rejections" in err
+
+
+def test_real_evol_records_failed_response_improvements(make_config):
+    """A failed response-improvement call keeps the first answer and is still a recorded failure."""
+    from real_stages import SETTINGS, stage_rows
+
+    from pipeline.runner import Runner
+    from pipeline.testing.responders import default_responder
+    from pipeline.testing.responders.evol_instruct import IMPROVE_MARK
+
+    def responder(request):
+        if IMPROVE_MARK in request.prompt_text:
+            raise RuntimeError("improvement step down")  # the fake server answers 500
+        return default_responder(request)
+
+    with FakeOpenAIServer(responder=responder) as srv:
+        cfg = make_config(srv, *SETTINGS, "evol_instruct.evolve_responses=true", "generator.max_retries=0")
+        Runner(cfg).run()  # would raise DataLossError if a failed request had no rejection
+    manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
+    improve = manifest["stages"]["evol_instruct"]["usage"]["by_tag"]["evol_instruct.improve_response"]
+    assert improve["requests"] == improve["failed"] > 0
+    failed = [r for r in stage_rows(cfg.run_dir, "02_evol_instruct", "rejected") if r["reason"] == "generation_failed"]
+    assert len(failed) == improve["failed"] and {r["detail"]["step"] for r in failed} == {"improve_response"}
+    kept = {r["id"]: r for r in stage_rows(cfg.run_dir, "02_evol_instruct", "kept")}
+    for rej in failed:  # the evolved instruction is kept with its first answer, unimproved
+        twin = next(k for k in kept.values() if k["instruction"] == rej["record"]["instruction"])
+        assert twin["output"] and "response_aspect" not in twin["meta"]["evol"] and not rej["record"]["output"]
