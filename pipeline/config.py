@@ -7,7 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
@@ -39,6 +39,11 @@ class PipelineConfig(StrictModel):
     report: bool = True
     # A folder laid out like prompts/ (e.g. prompts/evol/deepening.j2) to use instead of the bundled one.
     prompts_dir: str | None = None
+    # Where the CPU stages (dedup, quality, format) run their batches: this machine (`local`) or Ray
+    # (`ray`, see docs/scale-out.md). Results are identical by design, so this is not in any fingerprint.
+    executor: Literal["local", "ray"] = "local"
+    # None starts a local Ray instance; "auto" joins the cluster of this machine; "ray://host:10001".
+    ray_address: str | None = None
 
     @property
     def run_dir(self) -> Path:

@@ -17,6 +17,7 @@ from typing import Any
 from pipeline import PROMPTS_DIR, __version__
 from pipeline.config import PipelineConfig, config_yaml
 from pipeline.errors import ConfigError, DataLossError, RunDirectoryError, RunInterrupted
+from pipeline.executors import make_executor
 from pipeline.generators.generator import Generator
 from pipeline.generators.usage import Usage, estimate_cost
 from pipeline.records import Record, StageResult
@@ -169,7 +170,8 @@ class Runner:
 
         summary = RunSummary(run_dir=str(self.run_dir.root))
         context = StageContext(seed=self.config.seed, generator_config=self.config.generator,
-                               prompts_dir=self.config.prompts_dir)
+                               prompts_dir=self.config.prompts_dir,
+                               executor=make_executor(self.config.executor, self.config.ray_address))
         self._preflight(selected, context)
         records: list[Record] | None = None
         upstream_sha = ""
@@ -241,6 +243,7 @@ class Runner:
                                  "command again to resume") from None
         finally:
             self.close()
+            context.executor.close()
         summary.totals = manifest.get("totals") or self._totals(manifest)
         return summary
 

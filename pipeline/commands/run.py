@@ -29,10 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "tokens and cost, without calling the model or touching the run directory")
     parser.add_argument("--allow-loss", action="store_true",
                         help="do not fail when a stage drops records without a recorded reason")
+    parser.add_argument("--executor", choices=("local", "ray"),
+                        help="where dedup, quality and format run: this machine or Ray (shortcut for --set executor=...)")
+    parser.add_argument("--ray-address", help="Ray cluster to join: auto, or ray://host:10001 (default: start a "
+                                              "local Ray instance); implies --executor ray")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    args.overrides.extend(executor_overrides(args.executor, args.ray_address))
     config = config_from_args(args)
     runner = Runner(config, use_cache=not args.no_cache, force=args.force, sequential=args.sequential,
                     allow_loss=args.allow_loss)
@@ -50,6 +55,16 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None:
             Console(stderr=True).print(f"report: {path}")
     return 0
+
+
+def executor_overrides(executor: str | None, ray_address: str | None) -> list[str]:
+    """--executor / --ray-address as config overrides; an address alone means Ray."""
+    items = [f"executor={executor}"] if executor else []
+    if ray_address is not None:
+        items.append(f"ray_address={ray_address}")
+        if executor is None:
+            items.append("executor=ray")
+    return items
 
 
 def print_summary(summary: RunSummary) -> None:

@@ -16,26 +16,40 @@ def bucket_pairs(keys: np.ndarray, n_anchor: int | None = None) -> np.ndarray:
     k texts costs k-1 pairs, not k(k-1)/2, so large template clusters stay linear. With `n_anchor`,
     texts [0, n_anchor) are a reference: only they anchor, and only the others become members.
     Texts that verification leaves unlinked get another round with new anchors (`near.verified_pairs`).
+    Bands are independent: an executor may group each band on its own worker (`band_pairs_batch`)
+    and `merge_pairs` the parts into the same answer.
     """
-    n = keys.shape[1]
-    out = []
-    for band in keys:
-        order = np.argsort(band)
-        k = band[order]
-        first = np.ones(n, dtype=bool)
-        first[1:] = k[1:] != k[:-1]
-        starts = np.flatnonzero(first)
-        if len(starts) == n:
-            continue
-        head = np.minimum.reduceat(order, starts)[np.cumsum(first) - 1]
-        ok = order != head
-        if n_anchor is not None:
-            ok &= (head < n_anchor) & (order >= n_anchor)
-        if ok.any():
-            out.append(np.stack([head[ok], order[ok]], axis=1))
-    if not out:
+    return merge_pairs([band_pairs(band, n_anchor) for band in keys], keys.shape[1])
+
+
+def band_pairs(band: np.ndarray, n_anchor: int | None = None) -> np.ndarray:
+    """(anchor, member) pairs of one band: texts grouped by their key in this band."""
+    n = len(band)
+    order = np.argsort(band)
+    k = band[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(first)
+    if len(starts) == n:
         return np.empty((0, 2), dtype=np.int64)
-    pairs = np.concatenate(out).astype(np.int64)
+    head = np.minimum.reduceat(order, starts)[np.cumsum(first) - 1]
+    ok = order != head
+    if n_anchor is not None:
+        ok &= (head < n_anchor) & (order >= n_anchor)
+    return np.stack([head[ok], order[ok]], axis=1).astype(np.int64)
+
+
+def band_pairs_batch(n_anchor: int | None, bands: list[np.ndarray]) -> list[np.ndarray]:
+    """`band_pairs` for a batch of bands: the unit an executor schedules."""
+    return [band_pairs(band, n_anchor) for band in bands]
+
+
+def merge_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """The union of per-band pairs, unique and sorted, whatever order the parts came in."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(parts).astype(np.int64)
     codes = sorted_unique(pairs[:, 0] * n + pairs[:, 1])
     return np.stack([codes // n, codes % n], axis=1)
 

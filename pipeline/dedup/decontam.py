@@ -21,17 +21,18 @@ class NgramHit:
     ngram: str
 
 
-def ngram_contamination(texts: list[str], eval_texts: list[str], n: int = 13, min_n: int = 8
-                        ) -> list[NgramHit | None]:
-    """Per text, the first eval item it shares a normalised word n-gram with (None: clean).
+@dataclass(frozen=True)
+class NgramIndex:
+    """Per n-gram size (ascending), the eval n-grams (words -> first eval item) and their hashes."""
 
-    Hashes are compared in bulk (uint32, numpy), and every hash hit is confirmed on the words
-    themselves, so a hash collision can never reject a record.
-    """
-    hits: list[NgramHit | None] = [None] * len(texts)
+    levels: tuple[tuple[int, dict[tuple[str, ...], int], np.ndarray], ...]
+
+
+def build_ngram_index(eval_texts: list[str], n: int = 13, min_n: int = 8) -> NgramIndex:
+    """The eval side of the test, built once (on the driver) and shipped to every batch."""
     eval_words = [normalised_words(t) for t in eval_texts]
-    lengths = sorted({n} | {len(w) for w in eval_words if min_n <= len(w) < n})
-    for size in lengths:
+    levels = []
+    for size in sorted({n} | {len(w) for w in eval_words if min_n <= len(w) < n}):
         index: dict[tuple[str, ...], int] = {}
         for i, words in enumerate(eval_words):
             if size == n and len(words) >= n:
@@ -39,12 +40,28 @@ def ngram_contamination(texts: list[str], eval_texts: list[str], n: int = 13, mi
                     index.setdefault(tuple(words[j:j + n]), i)
             elif len(words) == size:
                 index.setdefault(tuple(words), i)
-        if not index:
-            continue
-        spec = ShingleSpec("word", size)
-        eval_hashes = np.unique(batch_shingles([" ".join(k) for k in index], spec)[0])
+        if index:
+            hashes = np.unique(batch_shingles([" ".join(k) for k in index], ShingleSpec("word", size))[0])
+            levels.append((size, index, hashes))
+    return NgramIndex(tuple(levels))
+
+
+def ngram_contamination(texts: list[str], eval_texts: list[str], n: int = 13, min_n: int = 8
+                        ) -> list[NgramHit | None]:
+    """Per text, the first eval item it shares a normalised word n-gram with (None: clean)."""
+    return contamination_batch(build_ngram_index(eval_texts, n, min_n), texts)
+
+
+def contamination_batch(index: NgramIndex, texts: list[str]) -> list[NgramHit | None]:
+    """The n-gram test for one batch of texts: each text's answer depends on it alone.
+
+    Hashes are compared in bulk (uint32, numpy), and every hash hit is confirmed on the words
+    themselves, so a hash collision can never reject a record.
+    """
+    hits: list[NgramHit | None] = [None] * len(texts)
+    for size, grams, eval_hashes in index.levels:
         open_ids = [i for i, h in enumerate(hits) if h is None]
-        hashes, offsets = batch_shingles([texts[i] for i in open_ids], spec)
+        hashes, offsets = batch_shingles([texts[i] for i in open_ids], ShingleSpec("word", size))
         found = np.flatnonzero(np.isin(hashes, eval_hashes))
         owners = np.searchsorted(offsets, found, side="right") - 1
         for pos, owner in zip(found, owners, strict=True):
@@ -56,6 +73,6 @@ def ngram_contamination(texts: list[str], eval_texts: list[str], n: int = 13, mi
             if len(words) < size:
                 continue
             gram = tuple(words[j:j + size])
-            if gram in index:
-                hits[k] = NgramHit(index[gram], " ".join(gram))
+            if gram in grams:
+                hits[k] = NgramHit(grams[gram], " ".join(gram))
     return hits

@@ -8,12 +8,9 @@ batch at once and take per-text minima with `np.minimum.reduceat`, instead of on
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import pairwise
-from multiprocessing import get_context
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash
@@ -21,10 +18,11 @@ from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix
 
 from pipeline.dedup.shingles import ShingleSpec, batch_shingles, fmix64
+from pipeline.executors import Executor, LocalExecutor
 
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's "no shingle seen" value
 _CHUNK_SHINGLES = 8_192  # a (num_perm x shingles) uint32 block of 4 MiB at 128 permutations: stays in cache
-_PARALLEL_MIN_TEXTS = 20_000  # below this, starting processes costs more than it saves
+_PARALLEL_MIN_TEXTS = 20_000  # below this, starting processes costs more than it saves (local executor)
 
 
 @dataclass(frozen=True)
@@ -64,23 +62,36 @@ def signatures_from_shingles(hashes: np.ndarray, offsets: np.ndarray, params: Mi
     return sig
 
 
-def _signature_job(args: tuple[list[str], ShingleSpec, MinHashParams]) -> np.ndarray:
-    texts, spec, params = args
+def compute_signatures(texts: list[str], spec: ShingleSpec, params: MinHashParams, workers: int = 0,
+                       executor: Executor | None = None) -> np.ndarray:
+    """Signatures of all texts, in order, computed in batches on `executor` (default: local, `workers`
+    processes, 0 = all cores, for inputs of 20,000 texts or more)."""
+    if not texts:
+        return np.empty((0, params.num_perm), dtype=np.uint32)
+    executor = executor or LocalExecutor(min_parallel=_PARALLEL_MIN_TEXTS)
+    return executor.map_batches(partial(signature_batch, spec, params), texts, workers=workers or None)
+
+
+def signature_batch(spec: ShingleSpec, params: MinHashParams, texts: list[str]) -> np.ndarray:
+    """(texts, num_perm) signatures of one batch: the unit an executor schedules."""
     hashes, offsets = batch_shingles(texts, spec)
     return signatures_from_shingles(hashes, offsets, params)
 
 
-def compute_signatures(texts: list[str], spec: ShingleSpec, params: MinHashParams,
-                       workers: int = 0) -> np.ndarray:
-    """Signatures of all texts, in order; `workers` processes (0 = all cores) for large inputs."""
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(texts) < _PARALLEL_MIN_TEXTS:
-        return _signature_job((texts, spec, params))
-    size = max(2_000, len(texts) // (workers * 8) + 1)
-    jobs = [(texts[i:i + size], spec, params) for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        parts = list(pool.map(_signature_job, jobs))
-    return np.concatenate(parts) if parts else np.empty((0, params.num_perm), dtype=np.uint32)
+def signatures_and_keys_batch(spec: ShingleSpec, params: MinHashParams, bands: int, rows: int,
+                              texts: list[str]) -> np.ndarray:
+    """One batch's signatures with their LSH band keys alongside, as one (texts, num_perm + 2*bands)
+    uint32 array (each uint64 key as two uint32 halves), so a worker ships both in one tensor."""
+    sig = signature_batch(spec, params, texts)
+    keys = np.ascontiguousarray(band_keys(sig, bands, rows).T)
+    return np.hstack([sig, keys.view(np.uint32)])
+
+
+def split_signatures_and_keys(joined: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of `signatures_and_keys_batch` over concatenated batches: (signatures, (bands, texts) keys)."""
+    sig = np.ascontiguousarray(joined[:, :num_perm])
+    keys = np.ascontiguousarray(joined[:, num_perm:]).view(np.uint64).T
+    return sig, keys
 
 
 def datasketch_minhash(text: str, spec: ShingleSpec, params: MinHashParams) -> MinHash:

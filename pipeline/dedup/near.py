@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
 
-from pipeline.dedup.buckets import bucket_pairs, components, distinct_sets, pair_jaccard, sorted_unique
-from pipeline.dedup.minhash import EMPTY, MinHashParams, band_keys, compute_signatures, estimated_jaccard
+from pipeline.dedup.buckets import (
+    band_pairs_batch,
+    components,
+    distinct_sets,
+    merge_pairs,
+    pair_jaccard,
+    sorted_unique,
+)
+from pipeline.dedup.minhash import (
+    _PARALLEL_MIN_TEXTS,
+    EMPTY,
+    MinHashParams,
+    estimated_jaccard,
+    signatures_and_keys_batch,
+    split_signatures_and_keys,
+)
 from pipeline.dedup.shingles import ShingleSpec, batch_shingles
+from pipeline.executors import Executor, LocalExecutor
 
 Verify = Literal["exact", "minhash", "none"]
 
@@ -24,6 +40,10 @@ class NearDupParams:
     verify: Verify = "exact"
     max_rounds: int = 3
     workers: int = 0
+
+
+def _local(params: NearDupParams) -> Executor:
+    return LocalExecutor(params.workers or None, min_parallel=_PARALLEL_MIN_TEXTS)
 
 
 @dataclass
@@ -67,7 +87,7 @@ class _Similarity:
 
 
 def _verified_pairs(keys: np.ndarray, ids: np.ndarray, sim: _Similarity, params: NearDupParams,
-                    n_anchor: int | None, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+                    n_anchor: int | None, stats: dict, executor: Executor) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs from buckets kept when their similarity reaches the threshold.
 
     A member whose anchor fails verification is not lost: the texts left with candidates but no
@@ -77,7 +97,11 @@ def _verified_pairs(keys: np.ndarray, ids: np.ndarray, sim: _Similarity, params:
     edges, sims = [], []
     sub = np.arange(len(ids))
     for rnd in range(params.max_rounds):
-        local_pairs = bucket_pairs(keys[:, sub], None if n_anchor is None else int((sub < n_anchor).sum()))
+        sub_anchor = None if n_anchor is None else int((sub < n_anchor).sum())
+        # Grouped by band: each band's buckets on its own task (Ray) or in this process (local).
+        parts = executor.map_batches(partial(band_pairs_batch, sub_anchor), list(keys[:, sub]), batch_size=1,
+                                     workers=1)
+        local_pairs = merge_pairs(parts, len(sub))
         if len(local_pairs) == 0:
             break
         pairs = ids[sub[local_pairs]]
@@ -107,24 +131,34 @@ def _verified_pairs(keys: np.ndarray, ids: np.ndarray, sim: _Similarity, params:
     return np.concatenate(edges), np.concatenate(sims)
 
 
-def _prepare(texts: list[str], params: NearDupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sig = compute_signatures(texts, params.spec, params.minhash, params.workers)
-    active = np.flatnonzero(sig[:, 0] != EMPTY) if len(sig) else np.empty(0, dtype=np.int64)
-    keys = band_keys(sig[active], params.bands, params.rows)
-    return sig, active, keys
+def _prepare(texts: list[str], params: NearDupParams, executor: Executor
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signatures of every text and the band keys of those with shingles, computed per batch."""
+    if not texts:
+        return (np.empty((0, params.minhash.num_perm), dtype=np.uint32), np.empty(0, dtype=np.int64),
+                np.empty((params.bands, 0), dtype=np.uint64))
+    joined = executor.map_batches(
+        partial(signatures_and_keys_batch, params.spec, params.minhash, params.bands, params.rows), texts,
+        workers=params.workers or None)
+    sig, keys = split_signatures_and_keys(joined, params.minhash.num_perm)
+    active = np.flatnonzero(sig[:, 0] != EMPTY)
+    return sig, active, keys[:, active]
 
 
-def find_near_duplicates(texts: list[str], params: NearDupParams,
-                         priority: np.ndarray | None = None) -> NearDupResult:
+def find_near_duplicates(texts: list[str], params: NearDupParams, priority: np.ndarray | None = None,
+                         executor: Executor | None = None) -> NearDupResult:
     """Near-duplicate clusters among `texts`; per cluster the best text by `priority` (lower wins,
     ties by position) is kept, and every other member is removed only if it reaches the threshold
-    against a kept member, so a chain A~B~C never removes a C unlike A (no over-removal by chaining)."""
+    against a kept member, so a chain A~B~C never removes a C unlike A (no over-removal by chaining).
+    Signatures, band keys and per-band buckets run on `executor` (default: local); verification,
+    connected components (union-find) and the keep policy run here, on the candidate pairs only."""
     n = len(texts)
     priority = np.arange(n) if priority is None else np.asarray(priority)
     stats: dict = {"bands": params.bands, "rows": params.rows, "verify": params.verify}
-    sig, active, keys = _prepare(texts, params)
+    executor = executor or _local(params)
+    sig, active, keys = _prepare(texts, params, executor)
     sim = _Similarity(texts, sig, params)
-    edges, _ = _verified_pairs(keys, active, sim, params, None, stats)
+    edges, _ = _verified_pairs(keys, active, sim, params, None, stats, executor)
     kept_of = np.full(n, -1, dtype=np.int64)
     cluster = np.full(n, -1, dtype=np.int64)
     jac = np.zeros(n)
@@ -163,8 +197,8 @@ def _resolve(members: np.ndarray, labels: np.ndarray, priority: np.ndarray, sim:
     stats["resolve_rounds"] = rounds
 
 
-def match_reference(texts: list[str], reference: list[str], params: NearDupParams
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def match_reference(texts: list[str], reference: list[str], params: NearDupParams,
+                    executor: Executor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each text, the index of its most similar reference text at or above the threshold (-1:
     none) and that similarity. The reference is only matched against, never deduplicated itself."""
     n_ref = len(reference)
@@ -173,10 +207,11 @@ def match_reference(texts: list[str], reference: list[str], params: NearDupParam
     if not texts or not reference:
         return match, best
     combined = list(reference) + list(texts)
-    sig, active, keys = _prepare(combined, params)
+    executor = executor or _local(params)
+    sig, active, keys = _prepare(combined, params, executor)
     sim = _Similarity(combined, sig, params)
     n_anchor = int((active < n_ref).sum())
-    edges, sims = _verified_pairs(keys, active, sim, params, n_anchor, {})
+    edges, sims = _verified_pairs(keys, active, sim, params, n_anchor, {}, executor)
     if len(edges):
         # Best reference per text: sort by (text, -similarity) and take each text's first row.
         order = np.lexsort((-sims, edges[:, 1]))

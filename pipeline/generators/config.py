@@ -35,6 +35,12 @@ class GeneratorConfig(StrictModel):
     base_url: str | None = None
     # Several replicas of the same model: requests are spread across them.
     base_urls: list[str] = Field(default_factory=list)
+    # Per replica: at most this many requests in flight (None: only `concurrency` bounds them); after
+    # `endpoint_failures` connection errors or 5xx in a row a replica rests `endpoint_cooldown_s`, then one
+    # real request probes it (pipeline/generators/endpoints.py).
+    endpoint_concurrency: int | None = Field(None, ge=1)
+    endpoint_failures: int = Field(3, ge=1)
+    endpoint_cooldown_s: float = Field(30.0, ge=0)
     # The key is read from this environment variable; it is never stored in config, cache or manifest.
     api_key_env: str = "OPENAI_API_KEY"
     mode: Literal["chat", "completion"] = "chat"

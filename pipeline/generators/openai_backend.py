@@ -13,12 +13,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 import openai
+from openai.types import Completion
+from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from pipeline.errors import GeneratorError, redact_secrets, register_secret
 from pipeline.generators.base import Backend, Generation, GenerationRequest, ResultCallback
 from pipeline.generators.concurrency import AdaptiveLimiter
 from pipeline.generators.config import GeneratorConfig
+from pipeline.generators.endpoints import EndpointPool
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 CONNECTIONS_PER_CLIENT = 16
@@ -87,6 +90,13 @@ def check_reachable(url: str, timeout_s: float = 3.0) -> None:
         ) from None
 
 
+def _is_endpoint_failure(exc: BaseException) -> bool:
+    """Errors that say the replica itself is unwell (unreachable, timing out, 5xx), not the request."""
+    if isinstance(exc, (openai.APIConnectionError, openai.InternalServerError)):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
@@ -95,11 +105,26 @@ class OpenAIBackend(Backend):
         self.api_key = resolve_api_key(config)
         self.urls = list(config.base_urls) or [config.base_url or OPENAI_DEFAULT_URL]
         self.limiter = AdaptiveLimiter(config.concurrency)
+        self.pool = EndpointPool(self.urls, config.endpoint_concurrency, config.endpoint_failures,
+                                 config.endpoint_cooldown_s)
         self._checked = False
         self._rng = random.Random(0)
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "openai", "model": self.config.model, "mode": self.config.mode}
+
+    def _check_endpoints(self) -> None:
+        """Every replica must accept a TCP connection, except that with several a dead one is only taken
+        out for a cool-down (and probed later): the run fails here only when none is reachable."""
+        errors = []
+        for url in self.urls:
+            try:
+                check_reachable(url)
+            except GeneratorError as exc:
+                errors.append(exc)
+                self.pool.mark_down(url, exc.message)
+        if len(errors) == len(self.urls):
+            raise errors[0]
 
     def concurrency_level(self) -> int:
         return self.limiter.limit
@@ -108,22 +133,23 @@ class OpenAIBackend(Backend):
         if not requests:
             return
         if not self._checked:
-            for url in self.urls:
-                check_reachable(url)
+            self._check_endpoints()
             self._checked = True
         asyncio.run(self._run(requests, on_result))
 
     async def _run(self, requests: list[GenerationRequest], on_result: ResultCallback) -> None:
         self.limiter.reset_loop()
+        self.pool.reset_loop()
         # httpx's connection pool scans every connection for each request it places, so one pool of 64+
-        # connections spends more CPU than the requests themselves: several small pools (interleaved
-        # across replicas, so `i % len` still spreads load evenly) keep each scan short.
+        # connections spends more CPU than the requests themselves: several small pools per replica keep
+        # each scan short. Which replica serves a request is the endpoint pool's choice, per attempt.
         shards = max(1, -(-self.config.concurrency // CONNECTIONS_PER_CLIENT))
-        clients = [openai.AsyncOpenAI(api_key=self.api_key, base_url=url, max_retries=0,
-                                      timeout=self.config.timeout_s) for _ in range(shards) for url in self.urls]
+        by_url = {url: [openai.AsyncOpenAI(api_key=self.api_key, base_url=url, max_retries=0,
+                                           timeout=self.config.timeout_s) for _ in range(shards)]
+                  for url in self.urls}
+        clients = [c for shard in by_url.values() for c in shard]
         try:
-            tasks = [asyncio.create_task(self._one(clients[i % len(clients)], i, req, on_result))
-                     for i, req in enumerate(requests)]
+            tasks = [asyncio.create_task(self._one(by_url, i, req, on_result)) for i, req in enumerate(requests)]
             try:
                 await asyncio.gather(*tasks)
             except BaseException:
@@ -135,9 +161,10 @@ class OpenAIBackend(Backend):
             for c in clients:
                 await c.close()
 
-    async def _one(self, client: openai.AsyncOpenAI, index: int, req: GenerationRequest,
+    async def _one(self, by_url: dict[str, list[openai.AsyncOpenAI]], index: int, req: GenerationRequest,
                    on_result: ResultCallback) -> None:
         attempts = 0
+        where = [self.urls[0]]  # the replica of the latest attempt, for error messages
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -154,17 +181,17 @@ class OpenAIBackend(Backend):
             ):
                 with attempt:
                     attempts += 1
-                    gen = await self._call(client, req)
+                    gen = await self._call(by_url, index, req, where)
             gen.retries = attempts - 1
             on_result(index, gen)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise GeneratorError(
-                f"the server at {client.base_url} rejected the API key ({exc.status_code}): set a valid key in "
+                f"the server at {where[0]} rejected the API key ({exc.status_code}): set a valid key in "
                 f"the {self.config.api_key_env} environment variable"
             ) from None
         except openai.NotFoundError:
             raise GeneratorError(
-                f"model '{self.config.model}' not found at {client.base_url} (404): check generator.model "
+                f"model '{self.config.model}' not found at {where[0]} (404): check generator.model "
                 "against the server's model list"
             ) from None
         except openai.APIConnectionError as exc:
@@ -172,14 +199,15 @@ class OpenAIBackend(Backend):
                 on_result(index, Generation(error=f"timeout after {attempts} attempts", retries=attempts - 1))
                 return
             raise GeneratorError(
-                f"lost the server at {client.base_url} after {attempts} attempts: start it again and rerun the "
+                f"lost the server at {where[0]} after {attempts} attempts: start it again and rerun the "
                 "same command; every answer received so far is cached and will not be paid again"
             ) from None
         except Exception as exc:  # noqa: BLE001 (unrecoverable for this request only: the stage records it)
             message = redact_secrets(" ".join(f"{type(exc).__name__}: {exc}".split()))
             on_result(index, Generation(error=message[:500], retries=attempts - 1))
 
-    async def _call(self, client: openai.AsyncOpenAI, req: GenerationRequest) -> Generation:
+    async def _call(self, by_url: dict[str, list[openai.AsyncOpenAI]], index: int, req: GenerationRequest,
+                    where: list[str]) -> Generation:
         p = req.params
         kwargs: dict[str, Any] = {"model": self.config.model, "temperature": p.temperature, "top_p": p.top_p,
                                   "max_tokens": p.max_tokens}
@@ -192,20 +220,34 @@ class OpenAIBackend(Backend):
         if p.seed is not None:
             kwargs["seed"] = p.seed
         await self.limiter.acquire()
+        # The replica is chosen once a slot is granted, per attempt: a retry goes to a healthy one.
+        endpoint = await self.pool.acquire()
+        where[0] = endpoint.url
+        client = by_url[endpoint.url][index % len(by_url[endpoint.url])]
+        failed, error = True, ""
         started = time.monotonic()
         try:
             if req.prompt is not None:
-                resp = await client.completions.create(prompt=req.prompt, **kwargs)
+                resp = await client.post("/completions", body={"prompt": req.prompt, **kwargs}, cast_to=Completion)
                 choice = resp.choices[0] if resp.choices else None
                 text = getattr(choice, "text", None)
             else:
-                resp = await client.chat.completions.create(messages=req.message_dicts(), **kwargs)
+                # client.post, not chat.completions.create: our body is already plain JSON, and create's
+                # per-request TypedDict transform cost ~0.5 ms CPU of ~3 ms (bench/generation.py, conc 64).
+                resp = await client.post("/chat/completions", body={"messages": req.message_dicts(), **kwargs},
+                                         cast_to=ChatCompletion)
                 choice = resp.choices[0] if resp.choices else None
                 text = choice.message.content if choice is not None and choice.message is not None else None
+            failed = False
         except openai.RateLimitError:
             self.limiter.on_throttle(started)
+            failed = False
+            raise
+        except BaseException as exc:
+            failed, error = _is_endpoint_failure(exc), type(exc).__name__
             raise
         finally:
+            await self.pool.release(endpoint, failed, error)
             await self.limiter.release()
         if choice is None or not isinstance(resp, openai.BaseModel) or text is None:
             raise MalformedResponse("response has no choices or no content")

@@ -1,13 +1,13 @@
-"""Runs the configured filters over records, in order, across a process pool, keeping record order."""
+"""Runs the configured filters over records, in order, in batches on an executor, keeping record order."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from pipeline.executors import Executor, LocalExecutor
+from pipeline.executors.local import available_cores
 from pipeline.quality.base import QualityFilter
 from pipeline.quality.blacklist import BlacklistFilter
 from pipeline.quality.copying import CopyFilter
@@ -18,6 +18,8 @@ from pipeline.quality.refusal import RefusalFilter
 from pipeline.quality.repetition import RepetitionFilter
 from pipeline.quality.truncation import TruncationFilter
 from pipeline.records import Record
+
+__all__ = ["FILTERS", "Outcome", "available_cores", "build_filters", "filter_batch", "run_filters"]
 
 # Config attribute -> filter class, cheapest first; language identification, the slow one, runs last so
 # it sees only records every other filter kept.
@@ -61,37 +63,23 @@ def apply_filters(filters: list[QualityFilter], record: Record) -> Outcome:
     return Outcome(meta=meta)
 
 
-_WORKER_FILTERS: list[QualityFilter] = []
+# Built filters per config, per process: a batch function is called once per batch, and building the
+# filters (blacklists, language profiles) once per worker process rather than per batch is what pays.
+_BUILT: dict[str, list[QualityFilter]] = {}
 
 
-def _init_worker(config: Any) -> None:
-    _WORKER_FILTERS[:] = build_filters(config)
-
-
-def _run_chunk(records: list[Record]) -> list[Outcome]:
-    return [apply_filters(_WORKER_FILTERS, r) for r in records]
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+def filter_batch(config: Any, records: list[Record]) -> list[Outcome]:
+    """The quality filters over one batch: the unit of work both executors schedule."""
+    key = config.model_dump_json() if hasattr(config, "model_dump_json") else repr(config)
+    if key not in _BUILT:
+        _BUILT.clear()
+        _BUILT[key] = build_filters(config)
+    return [apply_filters(_BUILT[key], r) for r in records]
 
 
 def run_filters(records: list[Record], config: Any, num_proc: int | None = None, chunk_size: int | None = None,
-                min_parallel: int = 200) -> list[Outcome]:
-    """One Outcome per record, in input order. Work is split into chunks over `num_proc` processes (all
-    cores when None); small inputs stay in this process, where a pool would cost more than it saves."""
-    procs = max(1, min(num_proc or available_cores(), len(records)))
-    if procs == 1 or len(records) < min_parallel:
-        filters = build_filters(config)
-        return [apply_filters(filters, r) for r in records]
-    # About 8 chunks per process evens out chunks that hit the slow filter more often than others.
-    size = chunk_size or max(16, -(-len(records) // (procs * 8)))
-    chunks = [records[i:i + size] for i in range(0, len(records), size)]
-    # fork starts workers in milliseconds and shares the loaded language profiles; spawn elsewhere.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(procs, mp_context=context, initializer=_init_worker, initargs=(config,)) as pool:
-        return [outcome for chunk in pool.map(_run_chunk, chunks) for outcome in chunk]
+                min_parallel: int = 200, executor: Executor | None = None) -> list[Outcome]:
+    """One Outcome per record, in input order. Batches run on `executor` (default: local, over
+    `num_proc` processes, all cores when None; small inputs stay in this process)."""
+    executor = executor or LocalExecutor(min_parallel=min_parallel)
+    return executor.map_batches(partial(filter_batch, config), records, batch_size=chunk_size, workers=num_proc)

@@ -11,6 +11,7 @@ from pipeline.config_base import StrictModel
 from pipeline.records import Record, StageResult
 
 if TYPE_CHECKING:
+    from pipeline.executors import Executor
     from pipeline.generators.config import GeneratorConfig
     from pipeline.generators.generator import Generator
 
@@ -30,6 +31,8 @@ class StageContext:
     seed_records: list[Record] = field(default_factory=list)
     prompts_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where per-batch CPU work runs (pipeline/executors/); None: this machine, see `executor_of`.
+    executor: Executor | None = None
 
     def rng(self, stage_name: str) -> random.Random:
         """A random generator seeded by the run seed and the stage, so reruns draw the same samples."""
@@ -54,3 +57,10 @@ class Stage(ABC):
     @abstractmethod
     def run(self, records: list[Record]) -> StageResult:
         """Kept records, rejections with reasons, and counters for the manifest."""
+
+
+def executor_of(context: StageContext) -> Executor:
+    """The context's executor, or the local one when none was set (tests, direct use of a stage)."""
+    from pipeline.executors import LocalExecutor
+
+    return context.executor if context.executor is not None else LocalExecutor()

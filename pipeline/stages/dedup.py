@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -11,14 +12,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from pipeline.config_base import StrictModel
-from pipeline.dedup.decontam import ngram_contamination
+from pipeline.dedup.decontam import build_ngram_index, contamination_batch
 from pipeline.dedup.minhash import MinHashParams, lsh_bands
 from pipeline.dedup.near import NearDupParams, find_near_duplicates, match_reference
 from pipeline.dedup.normalise import exact_key
 from pipeline.dedup.shingles import ShingleSpec
+from pipeline.executors import Executor
 from pipeline.readers import read_records
 from pipeline.records import Record, StageResult
-from pipeline.stages.base import Stage, StageConfig
+from pipeline.stages.base import Stage, StageConfig, executor_of
 
 FieldName = Literal["instruction", "input", "output", "messages"]
 
@@ -141,6 +143,12 @@ class DedupStage(Stage):
         result.stats = stats
         return result
 
+    def _near_executor(self) -> Executor | None:
+        """The run's executor for MinHash work; None locally, where near.py's own process pool (this
+        stage's `workers`, started only for large inputs) is the local schedule."""
+        executor = executor_of(self.context)
+        return None if executor.name == "local" else executor
+
     def _priority(self, records: list[Record]) -> np.ndarray:
         """Rank per record (0 = kept first) under the keep policy; ties go to the earlier record."""
         pos = np.arange(len(records))
@@ -175,7 +183,7 @@ class DedupStage(Stage):
     def _near(self, records: list[Record], result: StageResult, stats: dict) -> list[Record]:
         params = self.cfg.near_params()
         texts = [_fields_text(r, self.cfg.fields) for r in records]
-        found = find_near_duplicates(texts, params, self._priority(records))
+        found = find_near_duplicates(texts, params, self._priority(records), executor=self._near_executor())
         kept = []
         for i, rec in enumerate(records):
             k = int(found.kept_of[i])
@@ -205,7 +213,8 @@ class DedupStage(Stage):
         # Reference records that flow through the pipeline (the seeds) are the reference, not copies.
         queries = [i for i, r in enumerate(records) if r.id not in ref_ids]
         match, sim = match_reference([_fields_text(records[i], self.cfg.fields) for i in queries],
-                                     [_fields_text(r, self.cfg.fields) for r in refs], self.cfg.near_params())
+                                     [_fields_text(r, self.cfg.fields) for r in refs], self.cfg.near_params(),
+                                     executor=self._near_executor())
         drop: dict[int, tuple[int, float]] = {q: (int(m), float(s)) for q, m, s in zip(queries, match, sim,
                                                                                         strict=True) if m >= 0}
         kept = []
@@ -227,9 +236,11 @@ class DedupStage(Stage):
         evals: list[tuple[str, Record]] = [(p, r) for p in cfg.eval_paths for r in read_records(p, stage="eval")]
         eval_full = [r.text(("instruction", "input", "output")) for _, r in evals]
         dropped: dict[int, tuple[str, float, dict]] = {}
+        index = build_ngram_index(eval_full, cfg.ngram, cfg.min_ngram)
         for field in cfg.fields:
             texts = [_fields_text(r, [field]) for r in records]
-            for i, hit in enumerate(ngram_contamination(texts, eval_full, cfg.ngram, cfg.min_ngram)):
+            hits = executor_of(self.context).map_batches(partial(contamination_batch, index), texts, workers=1)
+            for i, hit in enumerate(hits):
                 if hit is not None and i not in dropped:
                     path, item = evals[hit.eval_index]
                     dropped[i] = ("contaminated_ngram", float(len(hit.ngram.split())),
@@ -240,7 +251,8 @@ class DedupStage(Stage):
             for field in cfg.fields:
                 eval_field = ("instruction", "input") if field in ("instruction", "input") else (field,)
                 match, sim = match_reference([_fields_text(r, [field]) for r in records],
-                                             [r.text(eval_field) for _, r in evals], params)
+                                             [r.text(eval_field) for _, r in evals], params,
+                                             executor=self._near_executor())
                 for i in np.flatnonzero(match >= 0):
                     if int(i) in dropped:
                         continue

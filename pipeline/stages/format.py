@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from pipeline.config_base import StrictModel
-from pipeline.errors import TemplateError
 from pipeline.export.chat_text import ChatRenderer
-from pipeline.export.messages import conversation_problem, record_messages, source_stage
+from pipeline.export.convert import convert_batch
+from pipeline.export.messages import record_messages, source_stage
 from pipeline.export.split import assign_splits
-from pipeline.export.tokens import TokenCounter
 from pipeline.records import Record, StageResult
-from pipeline.stages.base import Stage, StageConfig, StageContext
+from pipeline.stages.base import Stage, StageConfig, StageContext, executor_of
 
 ExportName = Literal["alpaca_json", "alpaca_jsonl", "sharegpt", "openai", "parquet", "hf_disk", "text"]
 
@@ -77,25 +77,19 @@ class FormatStage(Stage):
     def run(self, records: list[Record]) -> StageResult:
         cfg = self.config
         result = StageResult()
-        counter = TokenCounter() if cfg.max_tokens else None
         good: list[Record] = []
         if "text" in cfg.exports:
             self.renderer.check()  # a broken template fails here once, not once per record
-        for rec in records:
-            messages = record_messages(rec, cfg.system_prompt)
-            problem = conversation_problem(messages)
-            if problem is not None:
-                result.reject(rec, self.name, problem[0], problem[1])
+        # Cheap per record: in this process locally (workers=1); spread over the cluster on Ray.
+        conversions = executor_of(self.context).map_batches(
+            partial(convert_batch, cfg, self.context.prompts_dir), records, workers=1)
+        for rec, conv in zip(records, conversions, strict=True):
+            if conv.drop is not None:
+                reason, value, detail = conv.drop
+                result.reject(rec, self.name, reason, value, **detail)
                 continue
-            if counter is not None and (n := counter.count(messages)) > cfg.max_tokens:
-                result.reject(rec, self.name, "too_many_tokens", n, limit=cfg.max_tokens)
-                continue
-            if "text" in cfg.exports:
-                try:
-                    self._texts[rec.id] = self.renderer.render(messages)
-                except TemplateError as exc:
-                    result.reject(rec, self.name, "chat_template_failed", exc.message)
-                    continue
+            if conv.text is not None:
+                self._texts[rec.id] = conv.text
             good.append(rec)
 
         sources = [source_stage(r) for r in good]

@@ -20,7 +20,7 @@ from pipeline.quality.refusal import RefusalConfig
 from pipeline.quality.repetition import RepetitionConfig
 from pipeline.quality.truncation import TruncationConfig
 from pipeline.records import Record, StageResult
-from pipeline.stages.base import Stage, StageConfig, StageContext
+from pipeline.stages.base import Stage, StageConfig, StageContext, executor_of
 
 
 class QualityConfig(StageConfig):
@@ -53,8 +53,9 @@ class QualityStage(Stage):
     def run(self, records: list[Record]) -> StageResult:
         result = StageResult()
         procs = min(self.config.num_proc or available_cores(), max(len(records), 1))
+        executor = executor_of(self.context)
         started = time.monotonic()
-        outcomes = run_filters(records, self.config, num_proc=procs)
+        outcomes = run_filters(records, self.config, num_proc=procs, executor=executor)
         filter_s = time.monotonic() - started
 
         survivors: list[Record] = []
@@ -69,6 +70,7 @@ class QualityStage(Stage):
 
         result.stats = {
             "num_proc": procs,
+            "executor": executor.name,
             "filters": self._filter_counts(len(records), dropped_by),
             "languages": dict(Counter(str(o.meta.get("lang", "unchecked")) for o in outcomes).most_common()),
             "filter_wall_s": round(filter_s, 3),

@@ -448,6 +448,10 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(connection)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a timeout, a killed run) is normal here: log, don't print.
+        _log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def hang_up_all(self) -> None:
         with self._connections_lock:
             connections = list(self._connections)
