@@ -56,9 +56,8 @@ def unpacked_rows(samples: list[Sample]) -> list[Row]:
 def collate(rows: list[Row], pad_id: int):
     """Tensors for one micro-batch: input_ids, targets, position_ids, and the number of padding tokens.
 
-    Padding continues the position count from 0 as its own segment, so with `attention_mask=None`
-    transformers reads the restarts in position_ids as sample boundaries (block-diagonal causal mask) and
-    no real token ever attends to padding; padding has target -100 so it adds nothing to the loss.
+    Padding continues the position count from 0 as its own segment (see `block_causal_mask`), so no real
+    token ever attends to padding; padding has target -100 so it adds nothing to the loss.
     """
     import torch
 
@@ -82,3 +81,22 @@ def padding_share(rows: list[Row], batch_size: int) -> float:
         total += length * len(chunk)
         pad += sum(length - len(r.ids) for r in chunk)
     return pad / total if total else 0.0
+
+
+def block_causal_mask(positions, additive_dtype=None):
+    """(batch, 1, L, L) mask letting a token see only earlier tokens of its own sample.
+
+    Samples are found where position ids restart at 0. Boolean (True = attend) for SDPA; with
+    `additive_dtype`, 0 / dtype-min floats as the eager attention expects. transformers 5 can infer this
+    from position ids alone, but on CPU with SDPA it did not (logits leaked across samples), so we build it.
+    """
+    import torch
+
+    segment = (positions == 0).cumsum(-1)
+    length = positions.shape[-1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=positions.device).tril()
+    mask = (segment[:, :, None] == segment[:, None, :]) & causal
+    mask = mask[:, None]
+    if additive_dtype is None:
+        return mask
+    return torch.zeros(mask.shape, dtype=additive_dtype).masked_fill(~mask, torch.finfo(additive_dtype).min)
