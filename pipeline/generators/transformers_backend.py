@@ -38,6 +38,9 @@ class TransformersBackend(Backend):
     def identity(self) -> dict[str, Any]:
         return {"backend": "transformers", "model": self.config.model, "model_dir": str(self.config.model_dir)}
 
+    def _context_length(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 0) or 1 << 20)
+
     def _prompt_ids(self, req: GenerationRequest) -> list[int]:
         if req.prompt is not None:
             return self.tokenizer(req.prompt, add_special_tokens=True)["input_ids"]
@@ -64,7 +67,9 @@ class TransformersBackend(Backend):
     def _generate(self, reqs: list[GenerationRequest]) -> list[Generation]:
         torch = self._torch
         p = reqs[0].params
-        prompts = [self._prompt_ids(r) for r in reqs]
+        # Keep the end of a prompt that would not fit the model's context together with the answer.
+        room = max(1, self._context_length() - p.max_tokens)
+        prompts = [self._prompt_ids(r)[-room:] for r in reqs]
         width = max(len(x) for x in prompts)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in prompts], device=self.device)
