@@ -20,14 +20,8 @@ class Instance(BaseModel):
     output: str
 
 
-class SelfInstructRow(_Row):
-    """Self-Instruct's seed_tasks.jsonl: one task with one or more instances."""
-
-    id: str | int | None = None
-    name: str = ""
+class _InstructionRow(_Row):
     instruction: str
-    instances: list[Instance]
-    is_classification: bool = False
 
     @field_validator("instruction")
     @classmethod
@@ -35,6 +29,15 @@ class SelfInstructRow(_Row):
         if not v.strip():
             raise ValueError("instruction is empty")
         return v
+
+
+class SelfInstructRow(_InstructionRow):
+    """Self-Instruct's seed_tasks.jsonl: one task with one or more instances."""
+
+    id: str | int | None = None
+    name: str = ""
+    instances: list[Instance]
+    is_classification: bool = False
 
     @field_validator("instances")
     @classmethod
@@ -44,17 +47,9 @@ class SelfInstructRow(_Row):
         return v
 
 
-class AlpacaRow(_Row):
-    instruction: str
+class AlpacaRow(_InstructionRow):
     input: str | None = ""
     output: str | None = ""
-
-    @field_validator("instruction")
-    @classmethod
-    def _non_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("instruction is empty")
-        return v
 
 
 class ChatRow(_Row):

@@ -108,3 +108,20 @@ def test_train_command(tmp_path, capsys):
     assert "padding share" in capsys.readouterr().err
     assert (tmp_path / "run" / "final" / "config.json").exists()
     assert main(["train", "--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_lora_trains_adapters_only_and_saves_a_merged_model(tiny_dirs, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    data = write_messages_jsonl(make_split(32, 2, seed=3)[0], tmp_path / "train.jsonl")
+    cfg = TrainConfig(data=str(data), model=str(tiny_dirs["chatml"]), out_dir=str(tmp_path / "out"),
+                      max_steps=3, lr=1e-2, batch_size=4, max_length=128, eval_every=3, log_every=1)
+    cfg.lora.enabled = True
+    cfg.lora.target_modules = ["q_proj", "v_proj"]
+    result = train(cfg)
+    base = AutoModelForCausalLM.from_pretrained(tiny_dirs["chatml"])
+    merged = AutoModelForCausalLM.from_pretrained(result.final_dir)
+    changed = {name for (name, a), (_, b) in zip(base.named_parameters(), merged.named_parameters())
+               if not torch.equal(a, b)}
+    # Only the adapted projections moved once the adapters were merged back into the weights.
+    assert changed and all(name.endswith(("q_proj.weight", "v_proj.weight")) for name in changed)
