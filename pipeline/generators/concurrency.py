@@ -43,7 +43,10 @@ class AdaptiveLimiter:
         cond = self._condition()
         async with cond:
             self._in_flight -= 1
-            cond.notify_all()
+            # Wake only as many waiters as there are free slots: notify_all would wake every queued
+            # request on each release (quadratic CPU with hundreds queued). A raised limit is picked up
+            # here too, since free slots = limit - in flight.
+            cond.notify(max(1, self.limit - self._in_flight))
 
     def reset_loop(self) -> None:
         """Forget the asyncio objects bound to a finished event loop (limit and history are kept)."""
