@@ -70,6 +70,16 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """`a.b=value`; the value is read as YAML, so numbers, booleans and lists work (`x=[1,2]`)."""
     if "=" not in item:
@@ -111,6 +121,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     for item in overrides or []:
         key, value = parse_override(item)
         _set_path(data, key, value)
+    # Start from the full defaults: a section given in part (`bootstrap_sampling: {max_tokens: 96}`)
+    # keeps the paper values of its other fields instead of falling back to the class defaults.
+    data = _deep_merge(PipelineConfig().model_dump(mode="json"), data)
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as exc:

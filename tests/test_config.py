@@ -54,3 +54,14 @@ def test_redaction_masks_secret_fields_and_known_values(monkeypatch):
 def test_config_hash_changes_with_content():
     assert load_config(None).content_hash() == load_config(None).content_hash()
     assert load_config(None).content_hash() != load_config(None, ["seed=1"]).content_hash()
+
+
+def test_a_partial_section_keeps_the_paper_defaults_of_its_other_fields(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("self_instruct:\n  bootstrap_sampling:\n    max_tokens: 96\n")
+    cfg = load_config(path, ["quality.judge.sampling.max_tokens=16"])
+    boot = cfg.self_instruct.bootstrap_sampling
+    # Self-Instruct's bootstrap sampling: temperature 0.7, top_p 0.5, presence penalty 2.
+    assert (boot.max_tokens, boot.temperature, boot.top_p, boot.presence_penalty) == (96, 0.7, 0.5, 2.0)
+    assert cfg.quality.judge.sampling.temperature == 0.0 and cfg.quality.judge.sampling.max_tokens == 16
+    assert cfg.generator.prices == {}
