@@ -16,9 +16,9 @@ _PIPELINE = [
     "generator.backend=transformers", "generator.model=demo-tiny", "generator.batch_size=16",
     "generator.max_tokens=48",
     "self_instruct.target_tasks=8", "self_instruct.max_requests=8", "self_instruct.batch_size=8",
-    "self_instruct.bootstrap_sampling.max_tokens=96", "self_instruct.instance_sampling.max_tokens=64",
+    "self_instruct.bootstrap_sampling.max_tokens=256", "self_instruct.instance_sampling.max_tokens=128",
     "evol_instruct.rounds=2", "evol_instruct.max_roots=8",
-    "evol_instruct.evolve_sampling.max_tokens=48", "evol_instruct.respond_sampling.max_tokens=48",
+    "evol_instruct.evolve_sampling.max_tokens=128", "evol_instruct.respond_sampling.max_tokens=96",
     # The judge runs and its scores are kept; a tiny model's verdicts are not worth dropping records over.
     "quality.judge.enabled=true", "quality.judge.threshold=1", "quality.judge.on_unparseable=keep",
     "quality.judge.sampling.max_tokens=16",
