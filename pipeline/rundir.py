@@ -25,6 +25,7 @@ def atomic_write_lines(path: Path, lines: Iterable[str], newline: bool = True) -
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others (and trainers)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for line in lines:
                 chunk = line + "\n" if newline else line
