@@ -45,7 +45,8 @@ def funnel_figure(run: RunData, out_dir: Path) -> FigureResult:
     ax.set_xlim(0, top * 1.15)
     style_axes(ax, title, "records", "stage")
     thousands(ax.xaxis)
-    ax.legend(loc="lower right", frameon=False)
+    # Above the axes: inside, it would cover the last stage's bars when counts barely change.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=2, frameon=False)
     caption = "Records entering each stage and kept by it; a stage that wrote nothing shows its status."
     return FigureResult(key, title, caption, png=save_png(fig, out_dir, key))
 
