@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.errors import redact_secrets
@@ -36,26 +37,34 @@ class Generator:
         each is written to the cache the moment it arrives, before any stage code sees it."""
         results: list[Generation | None] = [None] * len(requests)
         keys = [r.cache_key(self._identity) for r in requests]
+        # Identical requests in one batch (same prompt, params and sample index) are sent once: the cache
+        # can hold only one answer for them, so sending both would pay twice and make a resumed run
+        # differ from the first. Stages that want several samples give them distinct sample indexes.
+        twins: dict[str, list[int]] = {}
         misses: list[int] = []
         for i, key in enumerate(keys):
             hit = self.cache.get(key) if self.cache else None
             if hit is not None:
                 results[i] = hit
+            elif key in twins:
+                twins[key].append(i)
             else:
+                twins[key] = [i]
                 misses.append(i)
 
         with progress_bar(len(requests), desc, extra_fields=("level",)) as bar:
-            bar.advance(len(requests) - len(misses))
+            bar.advance(len(requests) - sum(len(twins[keys[i]]) for i in misses))
 
             def on_result(j: int, gen: Generation) -> None:
-                i = misses[j]
-                req = requests[i]
+                first = misses[j]
                 if gen.ok and self.cache is not None:
-                    self.cache.put(keys[i], req.tag, _request_summary(req), gen)
-                elif not gen.ok:
-                    self._log_failure(req, gen)
-                results[i] = gen
-                bar.advance(1, level=self.backend.concurrency_level())
+                    self.cache.put(keys[first], requests[first].tag, _request_summary(requests[first]), gen)
+                for n, i in enumerate(twins[keys[first]]):
+                    if not gen.ok:
+                        self._log_failure(requests[i], gen)
+                    # Only the first was paid; its twins count as answered from the cache.
+                    results[i] = gen if n == 0 else replace(gen, cached=gen.ok, retries=0)
+                bar.advance(len(twins[keys[first]]), level=self.backend.concurrency_level())
 
             if misses:
                 pending = [requests[i] for i in misses]

@@ -193,3 +193,17 @@ def test_replicas_share_the_load(make_config, tmp_path):
         assert all(g.ok for g in gen.generate([_chat(f"q{i}") for i in range(10)]))
         gen.close()
         assert a.request_count == 5 and b.request_count == 5
+
+
+def test_identical_requests_in_a_batch_are_paid_once(fake_server, make_config, tmp_path):
+    cfg = make_config(fake_server)
+    gen = make_generator(cfg.generator, tmp_path)
+    reqs = [_chat("same"), _chat("same"), _chat("same", 1), _chat("same")]
+    first = gen.generate(reqs)
+    gen.close()
+    assert fake_server.request_count == 2  # "same"/0 once, "same"/1 once
+    assert first[0].text == first[1].text == first[3].text and not first[0].cached and first[1].cached
+    gen = make_generator(cfg.generator, tmp_path)
+    assert [g.text for g in gen.generate(reqs)] == [g.text for g in first]  # a resumed run reads the same
+    gen.close()
+    assert fake_server.request_count == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from local_stages import LocalEvol, LocalSelfInstruct, install
 
@@ -71,8 +72,10 @@ def test_generating_stage_that_hides_failed_requests_fails_the_run(monkeypatch, 
         code = main(_args(srv, seeds, tmp_path / "o"))
     err = capsys.readouterr().err
     assert code == 3
-    assert "stage 'evol_instruct' lost 5 records" in err
-    assert "5 requests failed for good but only 0 'generation_failed' rejections" in err
+    # 5 sent requests fail; records whose request was identical to a failed one share its failure.
+    lost = re.search(r"stage 'evol_instruct' lost (\d+) records", err)
+    failed = re.search(r"(\d+) requests failed for good but only 0 'generation_failed' rejections", err)
+    assert lost and failed and lost.group(1) == failed.group(1) and int(lost.group(1)) >= 5
 
 
 def test_real_evol_records_failed_response_improvements(make_config):
